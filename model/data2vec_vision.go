@@ -1,0 +1,283 @@
+// Package model is Data2Vec-Vision (and BEiT, the same architecture) for
+// image classification, as in Hugging Face transformers'
+// modeling_data2vec_vision.py. Names follow the checkpoint keys: a
+// Layer's LayernormBefore is encoder.layer.{i}.layernorm_before, and so on.
+//
+// Activations are row-major float32 matrices of shape [batch·tokens, hidden]:
+// row b·T + t is token t of image b, and token 0 is CLS.
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// Model is Data2VecVisionForImageClassification.
+type Model struct {
+	Config Config
+
+	Embeddings Embeddings
+	Layers     []Layer
+	// SharedRelativePositionBias is encoder.relative_position_bias, added in
+	// every layer when use_shared_relative_position_bias is set.
+	SharedRelativePositionBias *RelativePositionBias
+
+	// LayerNorm is the final layernorm over all tokens, used with CLS
+	// pooling; PoolerLayerNorm is pooler.layernorm, used with mean pooling.
+	// Exactly one is set.
+	LayerNorm       *LayerNorm
+	PoolerLayerNorm *LayerNorm
+
+	Classifier Linear
+}
+
+// Embeddings turns pixels into the token sequence.
+type Embeddings struct {
+	CLSToken           []float32 // [hidden]
+	PatchProjection    Linear    // Conv2d(kernel = stride = patch) as a Linear over flattened [C, P, P] patches
+	PositionEmbeddings []float32 // [tokens, hidden], or nil
+}
+
+// Layer is one pre-norm transformer block with layer scale.
+type Layer struct {
+	LayernormBefore LayerNorm
+	Attention       SelfAttention
+	Lambda1         []float32 // layer scale of the attention branch, or nil
+	LayernormAfter  LayerNorm // the pre-MLP norm, despite its name
+	Intermediate    Linear    // hidden → intermediate, followed by GELU
+	Output          Linear    // intermediate → hidden
+	Lambda2         []float32 // layer scale of the MLP branch, or nil
+}
+
+// SelfAttention is attention.attention plus attention.output.dense.
+type SelfAttention struct {
+	Query, Key, Value    Linear // Key has no bias
+	RelativePositionBias *RelativePositionBias
+	Output               Linear
+}
+
+// LayerNorm holds the affine parameters of a torch.nn.LayerNorm.
+type LayerNorm struct {
+	Weight, Bias []float32
+}
+
+// Output is what Forward computes. Matrices are row-major float32.
+type Output struct {
+	Logits          []float32   // [batch, labels]
+	PoolerOutput    []float32   // [batch, hidden]
+	LastHiddenState []float32   // [batch, tokens, hidden]
+	HiddenStates    [][]float32 // embeddings then each layer's output, [batch, tokens, hidden]; only with ForwardOptions.OutputHiddenStates
+}
+
+// ForwardOptions selects optional outputs.
+type ForwardOptions struct {
+	OutputHiddenStates bool
+}
+
+// Forward classifies a batch of images. pixelValues is [batch, 3, size,
+// size] (CHW per image), already preprocessed.
+func (m *Model) Forward(pixelValues []float32, batch int, opts ForwardOptions) (*Output, error) {
+	cfg := m.Config
+	size := cfg.ImageSize
+	if batch < 1 {
+		return nil, fmt.Errorf("batch size %d must be at least 1", batch)
+	}
+	if want := batch * cfg.NumChannels * size * size; len(pixelValues) != want {
+		return nil, fmt.Errorf("pixel values have %d elements, want %d for [%d, %d, %d, %d]", len(pixelValues), want, batch, cfg.NumChannels, size, size)
+	}
+	T, D := cfg.NumTokens(), cfg.HiddenSize
+	rows := batch * T
+	out := &Output{}
+
+	// Embeddings: patch projection, CLS token, absolute positions.
+	hidden := make([]float32, rows*D)
+	m.embed(hidden, pixelValues, batch)
+	if opts.OutputHiddenStates {
+		out.HiddenStates = append(out.HiddenStates, clone(hidden))
+	}
+
+	// Encoder.
+	s := newScratch(cfg, batch)
+	for i := range m.Layers {
+		m.Layers[i].forward(hidden, batch, cfg, m.SharedRelativePositionBias, s)
+		if opts.OutputHiddenStates {
+			out.HiddenStates = append(out.HiddenStates, clone(hidden))
+		}
+	}
+
+	// Pooling: mean of the patch tokens then pooler.layernorm, or the final
+	// layernorm over every token and then the CLS token.
+	pooled := make([]float32, batch*D)
+	if m.PoolerLayerNorm != nil {
+		out.LastHiddenState = hidden
+		mean := make([]float64, D)
+		for b := 0; b < batch; b++ {
+			clear(mean)
+			for t := 1; t < T; t++ {
+				row := hidden[(b*T+t)*D : (b*T+t+1)*D]
+				for i, v := range row {
+					mean[i] += float64(v)
+				}
+			}
+			for i := range mean {
+				pooled[b*D+i] = float32(mean[i] / float64(T-1))
+			}
+		}
+		layerNorm(pooled, pooled, batch, D, m.PoolerLayerNorm.Weight, m.PoolerLayerNorm.Bias, cfg.LayerNormEps)
+	} else {
+		normed := make([]float32, rows*D)
+		layerNorm(normed, hidden, rows, D, m.LayerNorm.Weight, m.LayerNorm.Bias, cfg.LayerNormEps)
+		out.LastHiddenState = normed
+		for b := 0; b < batch; b++ {
+			copy(pooled[b*D:(b+1)*D], normed[b*T*D:])
+		}
+	}
+	out.PoolerOutput = pooled
+
+	// Classifier.
+	out.Logits = make([]float32, batch*cfg.NumLabels())
+	m.Classifier.Forward(out.Logits, pooled, batch)
+	return out, nil
+}
+
+// embed writes the token sequence [batch·T, D] for the images into hidden.
+func (m *Model) embed(hidden, pixelValues []float32, batch int) {
+	cfg := m.Config
+	C, P, size, grid := cfg.NumChannels, cfg.PatchSize, cfg.ImageSize, cfg.GridSize()
+	T, D := cfg.NumTokens(), cfg.HiddenSize
+	numPatches := grid * grid
+
+	// Gather each patch as a [C, P, P] vector (the order of the convolution
+	// kernel), then project all patches of all images in one product.
+	patches := make([]float32, batch*numPatches*C*P*P)
+	k := 0
+	for b := 0; b < batch; b++ {
+		image := pixelValues[b*C*size*size : (b+1)*C*size*size]
+		for row := 0; row < grid; row++ {
+			for col := 0; col < grid; col++ {
+				for c := 0; c < C; c++ {
+					for y := 0; y < P; y++ {
+						start := c*size*size + (row*P+y)*size + col*P
+						copy(patches[k:k+P], image[start:start+P])
+						k += P
+					}
+				}
+			}
+		}
+	}
+	projected := make([]float32, batch*numPatches*D)
+	m.Embeddings.PatchProjection.Forward(projected, patches, batch*numPatches)
+
+	// Token 0 is CLS; patch n (row-major over the grid) is token n+1.
+	for b := 0; b < batch; b++ {
+		copy(hidden[b*T*D:], m.Embeddings.CLSToken)
+		copy(hidden[(b*T+1)*D:(b+1)*T*D], projected[b*numPatches*D:(b+1)*numPatches*D])
+		if m.Embeddings.PositionEmbeddings != nil {
+			addInPlace(hidden[b*T*D:(b+1)*T*D], m.Embeddings.PositionEmbeddings)
+		}
+	}
+}
+
+// scratch holds the per-layer intermediate buffers for one batch.
+type scratch struct {
+	normed          []float32 // [rows, D]
+	query, key      []float32 // [rows, D]
+	value, context  []float32 // [rows, D]
+	attentionOutput []float32 // [rows, D]
+	scores          []float32 // [T, T] for one image and head
+	intermediate    []float32 // [rows, I]
+	mlpOutput       []float32 // [rows, D]
+}
+
+func newScratch(cfg Config, batch int) *scratch {
+	rows, D, T := batch*cfg.NumTokens(), cfg.HiddenSize, cfg.NumTokens()
+	return &scratch{
+		normed:          make([]float32, rows*D),
+		query:           make([]float32, rows*D),
+		key:             make([]float32, rows*D),
+		value:           make([]float32, rows*D),
+		context:         make([]float32, rows*D),
+		attentionOutput: make([]float32, rows*D),
+		scores:          make([]float32, T*T),
+		intermediate:    make([]float32, rows*cfg.IntermediateSize),
+		mlpOutput:       make([]float32, rows*D),
+	}
+}
+
+// forward updates hidden in place:
+//
+//	x = x + λ1 · Attention(LayernormBefore(x))
+//	x = x + λ2 · Output(GELU(Intermediate(LayernormAfter(x))))
+func (l *Layer) forward(hidden []float32, batch int, cfg Config, shared *RelativePositionBias, s *scratch) {
+	rows, D := batch*cfg.NumTokens(), cfg.HiddenSize
+
+	layerNorm(s.normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
+	l.Attention.forward(s.attentionOutput, s.normed, batch, cfg, shared, s)
+	addScaled(hidden, s.attentionOutput, l.Lambda1)
+
+	layerNorm(s.normed, hidden, rows, D, l.LayernormAfter.Weight, l.LayernormAfter.Bias, cfg.LayerNormEps)
+	l.Intermediate.Forward(s.intermediate, s.normed, rows)
+	gelu(s.intermediate)
+	l.Output.Forward(s.mlpOutput, s.intermediate, rows)
+	addScaled(hidden, s.mlpOutput, l.Lambda2)
+}
+
+// forward computes multi-head self-attention of x [batch·T, D] into dst:
+// per head, softmax(q·kᵀ/√d + relative position bias)·v, heads concatenated
+// in order, then the output projection.
+func (a *SelfAttention) forward(dst, x []float32, batch int, cfg Config, shared *RelativePositionBias, s *scratch) {
+	T, D := cfg.NumTokens(), cfg.HiddenSize
+	H, d := cfg.NumAttentionHeads, cfg.HeadSize()
+	rows := batch * T
+
+	a.Query.Forward(s.query, x, rows)
+	a.Key.Forward(s.key, x, rows)
+	a.Value.Forward(s.value, x, rows)
+
+	// transformers divides the product by √d rather than scaling q first;
+	// the order changes float32 rounding, so it is kept.
+	scale := float32(math.Sqrt(float64(d)))
+	scores := s.scores
+	for b := 0; b < batch; b++ {
+		base := b * T * D
+		for h := 0; h < H; h++ {
+			off := base + h*d
+
+			for i := 0; i < T; i++ {
+				q := s.query[off+i*D : off+i*D+d]
+				row := scores[i*T : (i+1)*T]
+				for j := 0; j < T; j++ {
+					k := s.key[off+j*D : off+j*D+d]
+					var dot float32
+					for c, qv := range q {
+						dot += qv * k[c]
+					}
+					row[j] = dot / scale
+				}
+			}
+			if a.RelativePositionBias != nil {
+				a.RelativePositionBias.add(scores, h)
+			}
+			if shared != nil {
+				shared.add(scores, h)
+			}
+
+			for i := 0; i < T; i++ {
+				row := scores[i*T : (i+1)*T]
+				softmax(row)
+				ctx := s.context[off+i*D : off+i*D+d]
+				clear(ctx)
+				for j, p := range row {
+					v := s.value[off+j*D : off+j*D+d]
+					for c, vv := range v {
+						ctx[c] += p * vv
+					}
+				}
+			}
+		}
+	}
+
+	a.Output.Forward(dst, s.context, rows)
+}
+
+func clone(x []float32) []float32 { return append([]float32(nil), x...) }
