@@ -64,7 +64,8 @@ type HTTPError struct {
 	// TokenSent records whether the request carried an Authorization header.
 	TokenSent bool
 
-	kind error
+	kind   error
+	commit string // X-Repo-Commit of the response, which a 404 for a missing file carries
 }
 
 // newHTTPError classifies resp by its status and X-Error-Code header.
@@ -80,6 +81,7 @@ func newHTTPError(resp *http.Response, repoID, revision, filename string, tokenS
 		ErrorCode:     resp.Header.Get("X-Error-Code"),
 		ServerMessage: resp.Header.Get("X-Error-Message"),
 		TokenSent:     tokenSent,
+		commit:        resp.Header.Get("X-Repo-Commit"),
 	}
 
 	// The error code takes precedence over the status because the hub

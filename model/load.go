@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/d2vgo/d2v/checkpoint"
+	"github.com/d2vgo/d2v/quantize"
 	"github.com/d2vgo/d2v/safetensors"
 )
 
@@ -76,7 +77,9 @@ func (r *tensorReader) unused() []string {
 
 // linear reads name.weight and, when withBias, name.bias [out]. The weight
 // is [out, in] unless weightShape names another shape of out×in elements,
-// such as a convolution kernel.
+// such as a convolution kernel. An I8 weight, with its F32
+// name.weight_scale [out], becomes a quantize.Linear; a float weight
+// becomes a DenseLinear.
 func (r *tensorReader) linear(name string, out, in int, withBias bool, weightShape ...int) (Linear, error) {
 	if weightShape == nil {
 		weightShape = []int{out, in}
@@ -88,7 +91,19 @@ func (r *tensorReader) linear(name string, out, in int, withBias bool, weightSha
 			return nil, err
 		}
 	}
-	weight, err := r.float32s(name+".weight", weightShape...)
+	t, err := r.get(name+".weight", weightShape...)
+	if err != nil {
+		return nil, err
+	}
+	if t.DType == safetensors.I8 {
+		// int8 weights stay int8: they alias the checkpoint's bytes.
+		scale, err := r.float32s(name+".weight_scale", out)
+		if err != nil {
+			return nil, err
+		}
+		return quantize.NewLinear(quantize.Int8s(t.Data), scale, bias, out, in)
+	}
+	weight, err := t.Float32s()
 	if err != nil {
 		return nil, err
 	}
