@@ -143,6 +143,12 @@ func FuzzParseTorch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	tiny, err := os.ReadFile(filepath.Join("testdata", "tiny_state_dict.bin"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The small archive is the useful seed: the fuzzer mutates large inputs slowly.
+	f.Add(tiny)
 	f.Add(valid)
 	f.Add([]byte("PK\x03\x04"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -156,4 +162,44 @@ func FuzzParseTorch(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseTorchStridedAndShared(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "tiny_state_dict.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors, err := ParseTorch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]safetensors.Tensor{}
+	for _, tensor := range tensors {
+		byName[tensor.Name] = tensor
+	}
+	w, _ := byName["w"].Float32s()
+	wt, _ := byName["w_t"].Float32s()
+	index, _ := byName["index"].Int64s()
+	// w is [[1 2 3] [4 5 6]]; w_t views the same storage transposed.
+	if want := []float32{1, 2, 3, 4, 5, 6}; !equalFloats(w, want) {
+		t.Errorf("w = %v, want %v", w, want)
+	}
+	if want := []float32{1, 4, 2, 5, 3, 6}; !equalFloats(wt, want) {
+		t.Errorf("w_t = %v, want %v", wt, want)
+	}
+	if len(index) != 2 || index[0] != -7 || index[1] != 9 {
+		t.Errorf("index = %v, want [-7 9]", index)
+	}
+}
+
+func equalFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -81,7 +81,7 @@ func ParseTorch(data []byte) (tensors []safetensors.Tensor, err error) {
 	if pickleFile == nil {
 		return nil, fmt.Errorf("data.pkl not found in the zip archive")
 	}
-	pkl, err := readRecord(pickleFile, maxPickleSize)
+	pkl, err := readRecord(pickleFile, min(maxPickleSize, 64*int64(len(data))))
 	if err != nil {
 		return nil, fmt.Errorf("reading data.pkl: %w", err)
 	}
@@ -122,7 +122,7 @@ func ParseTorch(data []byte) (tensors []safetensors.Tensor, err error) {
 	}
 	storages := map[string][]byte{}
 	for _, e := range entries {
-		t, err := e.tensor.materialize(e.name, records, storages)
+		t, err := e.tensor.materialize(e.name, records, storages, int64(len(data)))
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +269,7 @@ func stateDictEntries(root any) ([]namedTensor, error) {
 
 // materialize returns the tensor's bytes in row-major order. The storage
 // record is read once and shared by every tensor that views it.
-func (t *torchTensor) materialize(name string, records map[string]*zip.File, storages map[string][]byte) (safetensors.Tensor, error) {
+func (t *torchTensor) materialize(name string, records map[string]*zip.File, storages map[string][]byte, archiveSize int64) (safetensors.Tensor, error) {
 	elem := t.storage.dtype.Size()
 	buf, ok := storages[t.storage.key]
 	if !ok {
@@ -278,7 +278,12 @@ func (t *torchTensor) materialize(name string, records map[string]*zip.File, sto
 			return safetensors.Tensor{}, fmt.Errorf("tensor %q: storage record %q is missing from the archive", name, t.storage.key)
 		}
 		want := int64(t.storage.numel) * int64(elem)
-		if int64(rec.UncompressedSize64) != want {
+		// torch.save stores storages uncompressed, so a record can be no
+		// larger than the archive; this bounds the allocation below.
+		if rec.Method != zip.Store {
+			return safetensors.Tensor{}, fmt.Errorf("tensor %q: storage record %q is compressed (method %d); torch.save writes them uncompressed", name, t.storage.key, rec.Method)
+		}
+		if int64(rec.UncompressedSize64) != want || want > archiveSize {
 			return safetensors.Tensor{}, fmt.Errorf("tensor %q: storage record %q has %d bytes, want %d (truncated file?)", name, t.storage.key, rec.UncompressedSize64, want)
 		}
 		var err error
