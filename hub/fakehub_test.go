@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -113,21 +112,19 @@ type fakeHub struct {
 	stalls     int
 	// ignoreRange makes content responses send the whole file with 200.
 	ignoreRange bool
-	// firstByteSent is closed when the first stalling response has sent
-	// its bytes.
-	firstByteSent chan struct{}
-	stallOnce     sync.Once
+	// trickleDelay, if set, makes content responses send the file in 10
+	// parts with this pause before each.
+	trickleDelay time.Duration
 }
 
 func newFakeHub(t *testing.T) *fakeHub {
 	t.Helper()
 	f := &fakeHub{
-		t:             t,
-		repos:         map[string]map[string]*fakeFile{},
-		private:       map[string]bool{},
-		gated:         map[string]bool{},
-		renamed:       map[string]string{},
-		firstByteSent: make(chan struct{}),
+		t:       t,
+		repos:   map[string]map[string]*fakeFile{},
+		private: map[string]bool{},
+		gated:   map[string]bool{},
+		renamed: map[string]string{},
 	}
 	f.hub = httptest.NewServer(f.record("hub", http.HandlerFunc(f.serveHub)))
 	f.cdn = httptest.NewServer(f.record("cdn", http.HandlerFunc(f.serveCDN)))
@@ -235,7 +232,7 @@ func (f *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		f.notFound(w, "RepoNotFound", "")
 		return
 	}
-	if revision != "main" && revision != testCommit {
+	if revision != "main" && revision != "refs/pr/1" && revision != testCommit {
 		f.notFound(w, "RevisionNotFound", "")
 		return
 	}
@@ -331,7 +328,7 @@ func (f *fakeHub) serveContent(w http.ResponseWriter, r *http.Request, sha strin
 	if stall {
 		f.stalls--
 	}
-	cutAfter, stallAfter, ignoreRange := f.cutAfter, f.stallAfter, f.ignoreRange
+	cutAfter, stallAfter, ignoreRange, trickleDelay := f.cutAfter, f.stallAfter, f.ignoreRange, f.trickleDelay
 	f.mu.Unlock()
 
 	switch {
@@ -346,8 +343,17 @@ func (f *fakeHub) serveContent(w http.ResponseWriter, r *http.Request, sha strin
 		panic(http.ErrAbortHandler)
 	case stall:
 		sendPrefix(w, file.content, stallAfter)
-		f.stallOnce.Do(func() { close(f.firstByteSent) })
 		<-r.Context().Done()
+	case trickleDelay > 0:
+		w.Header().Set("Content-Length", strconv.Itoa(len(file.content)))
+		part := (len(file.content) + 9) / 10
+		for rest := file.content; len(rest) > 0; {
+			time.Sleep(trickleDelay)
+			n := min(part, len(rest))
+			w.Write(rest[:n])
+			w.(http.Flusher).Flush()
+			rest = rest[n:]
+		}
 	case ignoreRange:
 		w.Header().Set("Content-Length", strconv.Itoa(len(file.content)))
 		w.Write(file.content)

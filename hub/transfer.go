@@ -180,7 +180,7 @@ func (t *transfer) acceptStatus(resp *http.Response, tokenSent bool) error {
 	case http.StatusOK:
 		if t.offset > 0 {
 			t.log.Info("hub: server ignored the Range request, restarting from byte 0", "offset", t.offset)
-			return t.restart()
+			return nil
 		}
 		return nil
 

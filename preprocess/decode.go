@@ -144,11 +144,17 @@ func checkPixelLimit(width, height, maxPixels int) error {
 	return nil
 }
 
-// toRGB converts a decoded image with FromImage, first restoring what Go's
-// decoders drop but Pillow keeps: the GIF logical screen and transparent
-// palette colour, and the greyscale meaning of a 16-bit PNG with a tRNS chunk.
+// toRGB converts a decoded image with FromImage, except where Pillow's
+// result depends on more than the decoded image holds: JPEG colour goes
+// through libjpeg-turbo's upsampling and conversion, a GIF frame is placed on
+// its logical screen with the original transparent palette colour, and a
+// 16-bit greyscale PNG with a tRNS chunk keeps its greyscale clipping.
 func toRGB(img image.Image, format string, data []byte, config image.Config) *RGB {
 	switch format {
+	case "jpeg":
+		if m, ok := img.(*image.YCbCr); ok && hasFullPlanes(m) {
+			return jpegToRGB(m)
+		}
 	case "gif":
 		if frame, ok := img.(*image.Paletted); ok {
 			return gifToRGB(frame, data, config)

@@ -168,3 +168,24 @@ func TestGoldenPNG(t *testing.T) {
 		})
 	}
 }
+
+func TestGoldenJPEGProbe(t *testing.T) {
+	g := loadGolden(t, "rocket", "rocket.jpg")
+	img := decodeFile(t, g.file)
+	maxDiff, meanDiff := byteDiff(img.Pix, g.decoded)
+	hist := map[int]int{}
+	for i := range img.Pix {
+		d := int(img.Pix[i]) - int(g.decoded[i])
+		if d < 0 {
+			d = -d
+		}
+		hist[d]++
+	}
+	t.Logf("decoded: max %d mean %.6f hist %v", maxDiff, meanDiff, hist)
+	resized, _ := Resize(img, 224, 224)
+	maxDiff, meanDiff = byteDiff(resized.Pix, g.resized)
+	t.Logf("resized: max %d mean %.6f", maxDiff, meanDiff)
+	p, _ := goldenOptions().PixelValues(img)
+	a, b := floatDiff(p, g.pixels)
+	t.Logf("pixels: max %g mean %g", a, b)
+}
