@@ -1,0 +1,29 @@
+# Data2Vec-Vision image classifier in Go and WebAssembly.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+
+.PHONY: build test vet fuzz clean
+
+build:
+	$(GO) build ./...
+	$(GO) build -o $(BIN)/ ./tools/...
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+test: vet
+	$(GO) test ./...
+
+# Run each fuzz target for FUZZTIME (default 2m).
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test ./safetensors -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./checkpoint -run '^$$' -fuzz FuzzParseTorch -fuzztime $(FUZZTIME)
+	$(GO) test ./model -run '^$$' -fuzz 'FuzzParseConfig$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./model -run '^$$' -fuzz FuzzParseImageProcessorConfig -fuzztime $(FUZZTIME)
+	$(GO) test ./preprocess -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN)
