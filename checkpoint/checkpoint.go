@@ -198,3 +198,29 @@ func loadIndex(path string, load func(string) (*Checkpoint, error)) (*Checkpoint
 	}
 	return c, nil
 }
+
+// IndexShards returns the shard file names an index lists, sorted, each
+// once.
+func IndexShards(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var idx index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("%s: invalid index JSON: %w", path, err)
+	}
+	seen := map[string]bool{}
+	var shards []string
+	for name, shard := range idx.WeightMap {
+		if shard == "" || filepath.Base(shard) != shard {
+			return nil, fmt.Errorf("%s: tensor %q maps to shard %q, which is not a plain file name", path, name, shard)
+		}
+		if !seen[shard] {
+			seen[shard] = true
+			shards = append(shards, shard)
+		}
+	}
+	sort.Strings(shards)
+	return shards, nil
+}
