@@ -1,6 +1,9 @@
 # Data2Vec-Vision image classifier in Go and WebAssembly.
 SHELL := /bin/bash
 GO ?= go
+# Go 1.27.3 brings simd/archsimd; machines whose go.env says GOTOOLCHAIN=local
+# need this export to fetch it from the module proxy.
+export GOTOOLCHAIN := go1.27.3
 BIN := bin
 
 .PHONY: build test vet fuzz clean
