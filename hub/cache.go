@@ -190,7 +190,8 @@ func replaceFile(path string, content io.Reader) error {
 }
 
 // blobLocks serializes downloads of the same blob within this process. Each
-// value is a channel with a buffer of one, held by whoever sent into it.
+// value is a channel with a buffer of one. Sending into it acquires the lock
+// and receiving from it releases the lock.
 //
 // NOTE: nothing locks against other processes, which would append to the
 // same .incomplete file. The size and SHA-256 checks catch the resulting

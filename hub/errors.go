@@ -8,7 +8,7 @@ import (
 )
 
 // Error kinds that Download wraps. Test for them with errors.Is, or with
-// IsNotFound for all the kinds that mean "this file cannot be had".
+// IsNotFound for all the kinds that mean that the file cannot be obtained.
 var (
 	// ErrRepoNotFound is wrapped when the hub reports X-Error-Code
 	// RepoNotFound. The hub also uses it for private and gated repositories
@@ -85,7 +85,7 @@ func newHTTPError(resp *http.Response, repoID, revision, filename string, tokenS
 	}
 
 	// The error code takes precedence over the status because the hub
-	// answers 401 with RepoNotFound for private repositories
+	// responds 401 with RepoNotFound for private repositories
 	// (huggingface_hub 1.29, utils/_http.py, hf_raise_for_status).
 	switch {
 	case e.ErrorCode == "RepoNotFound":

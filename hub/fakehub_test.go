@@ -83,7 +83,7 @@ type fakeHub struct {
 	mu       sync.Mutex
 	repos    map[string]map[string]*fakeFile // repository id, then filename
 	private  map[string]bool                 // repositories that require testToken
-	gated    map[string]bool                 // repositories that answer 403 GatedRepo
+	gated    map[string]bool                 // repositories that respond 403 GatedRepo
 	renamed  map[string]string               // old repository id to new one
 	requests []recordedRequest
 
@@ -286,7 +286,7 @@ func (f *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(file.content))
 }
 
-// notFound answers 404 with the hub's X-Error-Code header, and with
+// notFound responds 404 with the hub's X-Error-Code header, and with
 // X-Repo-Commit when commit is set, as the hub does for a missing file.
 func (f *fakeHub) notFound(w http.ResponseWriter, code, commit string) {
 	if !f.omitErrorCode {

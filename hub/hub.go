@@ -14,9 +14,12 @@
 // for LFS files, against the SHA-256 that the ETag carries.
 //
 // The package follows huggingface_hub 1.29 (file_download.py and
-// constants.py at commit ee0a4510), with two deliberate differences that are
-// documented on Client.Download: a cached branch is not re-checked unless
-// Client.Revalidate is set, and LFS content is verified by hash.
+// constants.py at commit ee0a4510), with three differences. A cached branch
+// is not re-checked with the hub unless Client.Revalidate is set. LFS content
+// is verified by hash. A partial download stays in blobs/{etag}.incomplete
+// for a later call to resume, as huggingface_hub did up to 1.17, whereas 1.18
+// and later download into a temporary file per process and never resume
+// across calls.
 package hub
 
 import (
@@ -65,16 +68,17 @@ type Client struct {
 	// CacheDir is the hub cache directory, the one that contains
 	// models--*/ folders. Download fails when it is empty.
 	CacheDir string
-	// HTTP sends the requests. Nil means http.DefaultClient. Download
-	// replaces its CheckRedirect for metadata requests. Leave its Timeout at
-	// zero, because it would also cap the duration of large downloads;
+	// HTTP sends the requests. Nil means http.DefaultClient. Metadata
+	// requests use a copy that does not follow redirects. Leave its Timeout
+	// at zero, because it would also cap the duration of large downloads.
 	// MetadataTimeout and ReadTimeout bound the waits instead.
 	HTTP *http.Client
 	// Offline makes Download use the cache only and send no request.
 	Offline bool
 	// Revalidate makes Download resolve a branch or tag with the hub even
 	// when refs/ already maps it to a cached file, as huggingface_hub does.
-	// If the hub is unreachable, Download then falls back to the cached file.
+	// If the hub is unreachable, responds 408, 429 or 5xx, or sends
+	// incomplete metadata, Download then falls back to the cached file.
 	Revalidate bool
 	// MetadataTimeout bounds each HEAD request, including connecting. Zero
 	// means DefaultMetadataTimeout.
@@ -115,7 +119,8 @@ type Client struct {
 //   - HF_HUB_ETAG_TIMEOUT, HF_HUB_DOWNLOAD_TIMEOUT: MetadataTimeout and ReadTimeout in whole seconds
 //
 // It sets MaxRetries to DefaultMaxRetries. When no cache directory can be
-// determined, CacheDir stays empty and Download returns an error that says so.
+// determined, CacheDir stays empty and Download returns an error that names
+// the variables to set.
 func NewClientFromEnv() *Client {
 	c := &Client{
 		Endpoint:        strings.TrimRight(os.Getenv("HF_ENDPOINT"), "/"),
@@ -237,9 +242,14 @@ func (c *Client) Download(ctx context.Context, repoID, revision, filename string
 	// A commit id pins the content, so a cached snapshot is always current.
 	if !c.Revalidate || c.Offline || isCommitHash(revision) {
 		path, err := repo.lookup(revision, filename)
-		if path != "" || err != nil {
-			log.Debug("hub: cache hit", "path", path, "err", err)
-			return path, c.annotateCacheError(err, repoID, revision, filename)
+		if path != "" {
+			log.Debug("hub: cache hit", "path", path)
+			return path, nil
+		}
+		if errors.Is(err, ErrEntryNotFound) {
+			log.Debug("hub: cache records the file as missing")
+			return "", fmt.Errorf("hub: file %q not found in repository %q at revision %q (recorded in the cache): %w",
+				filename, repoID, revision, err)
 		}
 	}
 	if c.Offline {
@@ -287,16 +297,6 @@ func (c *Client) Download(ctx context.Context, repoID, revision, filename string
 		return "", err
 	}
 	return pointer, nil
-}
-
-// annotateCacheError turns the sentinel from a cached .no_exist marker into a
-// message that names the file.
-func (c *Client) annotateCacheError(err error, repoID, revision, filename string) error {
-	if errors.Is(err, ErrEntryNotFound) {
-		return fmt.Errorf("hub: file %q not found in repository %q at revision %q (recorded in the cache): %w",
-			filename, repoID, revision, err)
-	}
-	return err
 }
 
 // handleMetadataError records a missing file in the cache, and in Revalidate
@@ -361,7 +361,7 @@ func (c *Client) retryDelay() time.Duration {
 	return time.Second
 }
 
-// fileRequest names the file that one Download call asks for.
+// fileRequest is the repository, revision and filename of one Download call.
 type fileRequest struct {
 	repoID, revision, filename string
 }

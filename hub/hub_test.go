@@ -611,8 +611,11 @@ func TestDownloadCDNErrorHidesSignature(t *testing.T) {
 
 	_, err := c.Download(t.Context(), testRepo, "main", "model.safetensors")
 
-	if err == nil || !strings.Contains(err.Error(), "403") {
+	if err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
 		t.Fatalf("error = %v, want a 403 error", err)
+	}
+	if errors.Is(err, ErrUnauthorized) || strings.Contains(err.Error(), "HF_TOKEN") {
+		t.Errorf("error %q blames the token for a failure at the storage host", err)
 	}
 	if strings.Contains(err.Error(), cdnSignature) {
 		t.Errorf("error %q contains the CDN signature", err)

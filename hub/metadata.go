@@ -19,7 +19,8 @@ const maxMetadataRedirects = 10
 // sends, which usually means HF_ENDPOINT or a proxy does not lead to a hub.
 var errMetadata = errors.New("incomplete file metadata")
 
-// fileMetadata is what a HEAD request reports about one file.
+// fileMetadata is the commit, ETag, size and download URL of one file,
+// taken from a HEAD response.
 type fileMetadata struct {
 	commit string // X-Repo-Commit
 	// etag is X-Linked-Etag, else ETag, without quotes and "W/". For LFS
@@ -27,7 +28,7 @@ type fileMetadata struct {
 	etag string
 	size int64 // X-Linked-Size, else Content-Length of a non-redirect response
 	// location is the URL to GET: the redirect target for LFS files,
-	// otherwise the URL that answered the HEAD request.
+	// otherwise the URL of the successful HEAD request.
 	location *url.URL
 	// sendToken is true when location is on the endpoint's host.
 	sendToken bool

@@ -173,14 +173,14 @@ func (t *transfer) get(ctx context.Context) error {
 }
 
 // acceptStatus checks the response status against the request. A server
-// that ignores Range answers 200, and the file restarts from zero.
+// that ignores Range responds 200, and the file restarts from zero.
 func (t *transfer) acceptStatus(resp *http.Response, tokenSent bool) error {
 	location := redactURL(t.meta.location)
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if t.offset > 0 {
 			t.log.Info("hub: server ignored the Range request, restarting from byte 0", "offset", t.offset)
-			return nil
+			return t.restart()
 		}
 		return nil
 
@@ -201,7 +201,18 @@ func (t *transfer) acceptStatus(resp *http.Response, tokenSent bool) error {
 		}
 		return &transientError{fmt.Errorf("hub: GET %s: range not satisfiable; restarting from byte 0", location)}
 	}
-	return statusError(resp, t.req, tokenSent)
+
+	err := statusError(resp, t.req, tokenSent)
+	if !t.meta.sendToken {
+		// The hub has already confirmed that the file exists and may be
+		// read, so a failure at the storage host is not a missing file or a
+		// missing token, and its X-Error-Code headers mean nothing here.
+		var httpErr *HTTPError
+		if errors.As(err, &httpErr) {
+			httpErr.kind = nil
+		}
+	}
+	return err
 }
 
 // copyBody appends body to the file. The timer cancels reqCtx when no data
