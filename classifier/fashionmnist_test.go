@@ -2,11 +2,14 @@ package classifier
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/d2vgo/d2v/checkpoint"
 	"github.com/d2vgo/d2v/dataset/fashionmnist"
 	"github.com/d2vgo/d2v/internal/testshared"
+	"github.com/d2vgo/d2v/quantize"
 	"github.com/d2vgo/d2v/safetensors"
 )
 
@@ -100,34 +103,78 @@ func runFashionMNIST(t *testing.T, c *Classifier, ref fashionReference) fashionR
 	return run
 }
 
-func TestFashionMNISTAccuracyMatchesPyTorch(t *testing.T) {
+// TestFashionMNIST runs the trained checkpoint over the whole test set in
+// float32 and in int8, and compares both with PyTorch and with each other.
+func TestFashionMNIST(t *testing.T) {
 	dir, ref := loadFashionReference(t)
-	c, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := runFashionMNIST(t, c, ref)
-
+	n := len(ref.labels)
 	var refCorrect int
 	for i, p := range ref.predictions {
 		if p == ref.labels[i] {
 			refCorrect++
 		}
 	}
-	n := len(ref.labels)
-	accuracy := 100 * float64(run.correct) / float64(n)
 	refAccuracy := 100 * float64(refCorrect) / float64(n)
-	agreement := 100 * float64(run.agree) / float64(n)
-	t.Logf("accuracy %.2f%% (PyTorch %.2f%%), agreement %.2f%%, max |logit diff| %.3g", accuracy, refAccuracy, agreement, run.maxLogitDiff)
 
+	float32Model, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f32 := runFashionMNIST(t, float32Model, ref)
+	accuracy := 100 * float64(f32.correct) / float64(n)
+	agreement := 100 * float64(f32.agree) / float64(n)
+	t.Logf("float32: accuracy %.2f%% (PyTorch %.2f%%), agreement with PyTorch %.2f%%, max |logit diff| %.3g", accuracy, refAccuracy, agreement, f32.maxLogitDiff)
 	if math.Abs(accuracy-refAccuracy) > 0.05 {
-		t.Errorf("accuracy %.2f%% differs from PyTorch's %.2f%% by more than 0.05 points", accuracy, refAccuracy)
+		t.Errorf("float32 accuracy %.2f%% differs from PyTorch's %.2f%% by more than 0.05 points", accuracy, refAccuracy)
 	}
 	if agreement < 99.9 {
-		t.Errorf("%.2f%% of predictions agree with PyTorch's, want at least 99.9%%", agreement)
+		t.Errorf("%.2f%% of float32 predictions agree with PyTorch's, want at least 99.9%%", agreement)
 	}
 	// transformers' float32 and float64 logits differ by up to 1e-5 here.
-	if run.maxLogitDiff > 1e-4 {
-		t.Errorf("max |logit diff| %.3g exceeds 1e-4", run.maxLogitDiff)
+	if f32.maxLogitDiff > 1e-4 {
+		t.Errorf("float32 max |logit diff| %.3g exceeds 1e-4", f32.maxLogitDiff)
+	}
+
+	int8Dir := t.TempDir()
+	convertTo(t, dir, int8Dir)
+	int8Model, err := Open(int8Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := runFashionMNIST(t, int8Model, ref)
+	int8Accuracy := 100 * float64(q.correct) / float64(n)
+	var same int
+	for i, p := range q.predictions {
+		if p == f32.predictions[i] {
+			same++
+		}
+	}
+	int8Agreement := 100 * float64(same) / float64(n)
+	t.Logf("int8: accuracy %.2f%% (float32 %.2f%%), top-1 agreement with float32 %.2f%%, max |logit diff| to PyTorch %.3g", int8Accuracy, accuracy, int8Agreement, q.maxLogitDiff)
+	if accuracy-int8Accuracy > 0.1 {
+		t.Errorf("int8 accuracy %.2f%% is more than 0.1 points below float32's %.2f%%", int8Accuracy, accuracy)
+	}
+	if int8Agreement < 99.5 {
+		t.Errorf("int8 top-1 agrees with float32 on %.2f%% of images, want at least 99.5%%", int8Agreement)
+	}
+}
+
+// convertTo writes the int8 conversion of the model in src to dst.
+func convertTo(t *testing.T, src, dst string) {
+	t.Helper()
+	configJSON, err := os.ReadFile(filepath.Join(src, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	processorJSON, err := os.ReadFile(filepath.Join(src, "preprocessor_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, err := checkpoint.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := quantize.Write(dst, configJSON, processorJSON, ckpt, quantize.WriteOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
