@@ -149,11 +149,14 @@ func (c *Classifier) DecodeImage(data []byte) (*preprocess.RGB, error) {
 // Logits runs the model on a batch of preprocessed images and returns
 // [batch, labels] logits.
 func (c *Classifier) Logits(pixelValues []float32, batch int) ([]float32, error) {
-	out, err := c.Model.Forward(pixelValues, batch, model.ForwardOptions{})
-	if err != nil {
+	logits := make([]float32, batch*len(c.Labels()))
+	if batch < 1 {
+		logits = nil
+	}
+	if err := c.Model.Logits(logits, pixelValues, batch); err != nil {
 		return nil, err
 	}
-	return out.Logits, nil
+	return logits, nil
 }
 
 // Result is the answer for one image.

@@ -10,6 +10,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Model is Data2VecVisionForImageClassification.
@@ -29,6 +30,9 @@ type Model struct {
 	PoolerLayerNorm *LayerNorm
 
 	Classifier Linear
+
+	mu   sync.Mutex
+	free []*workspace // workspaces not in use
 }
 
 // Embeddings turns pixels into the token sequence.
@@ -75,73 +79,103 @@ type ForwardOptions struct {
 }
 
 // Forward classifies a batch of images. pixelValues is [batch, 3, size,
-// size] (CHW per image), already preprocessed.
+// size] (CHW per image), already preprocessed. The returned slices are new
+// and belong to the caller.
 func (m *Model) Forward(pixelValues []float32, batch int, opts ForwardOptions) (*Output, error) {
+	if err := m.checkInput(pixelValues, batch); err != nil {
+		return nil, err
+	}
+	ws := m.getWorkspace(batch)
+	defer m.putWorkspace(ws)
+
+	out := &Output{Logits: make([]float32, batch*m.Config.NumLabels())}
+	var record func([]float32)
+	if opts.OutputHiddenStates {
+		record = func(h []float32) { out.HiddenStates = append(out.HiddenStates, clone(h)) }
+	}
+	m.forward(out.Logits, pixelValues, batch, ws, record)
+
+	D, rows := m.Config.HiddenSize, batch*m.Config.NumTokens()
+	out.PoolerOutput = clone(ws.pooled[:batch*D])
+	out.LastHiddenState = clone(ws.lastHiddenState[:rows*D])
+	return out, nil
+}
+
+// Logits writes the [batch, labels] logits of a batch of images into dst.
+// Unlike Forward it allocates nothing once a workspace of that batch size
+// exists, so repeated calls leave the garbage collector idle.
+func (m *Model) Logits(dst, pixelValues []float32, batch int) error {
+	if err := m.checkInput(pixelValues, batch); err != nil {
+		return err
+	}
+	if want := batch * m.Config.NumLabels(); len(dst) != want {
+		return fmt.Errorf("logits buffer has %d elements, want %d", len(dst), want)
+	}
+	ws := m.getWorkspace(batch)
+	defer m.putWorkspace(ws)
+	m.forward(dst, pixelValues, batch, ws, nil)
+	return nil
+}
+
+func (m *Model) checkInput(pixelValues []float32, batch int) error {
 	cfg := m.Config
 	size := cfg.ImageSize
 	if batch < 1 {
-		return nil, fmt.Errorf("batch size %d must be at least 1", batch)
+		return fmt.Errorf("batch size %d must be at least 1", batch)
 	}
 	if want := batch * cfg.NumChannels * size * size; len(pixelValues) != want {
-		return nil, fmt.Errorf("pixel values have %d elements, want %d for [%d, %d, %d, %d]", len(pixelValues), want, batch, cfg.NumChannels, size, size)
+		return fmt.Errorf("pixel values have %d elements, want %d for [%d, %d, %d, %d]", len(pixelValues), want, batch, cfg.NumChannels, size, size)
 	}
+	return nil
+}
+
+// forward is the whole model. It writes logits and leaves the pooled
+// output and the last hidden state in ws; record, if not nil, receives
+// each hidden state as it is computed.
+func (m *Model) forward(logits, pixelValues []float32, batch int, ws *workspace, record func([]float32)) {
+	cfg := m.Config
 	T, D := cfg.NumTokens(), cfg.HiddenSize
 	rows := batch * T
-	out := &Output{}
 
 	// Embeddings: patch projection, CLS token, absolute positions.
-	hidden := make([]float32, rows*D)
-	m.embed(hidden, pixelValues, batch)
-	if opts.OutputHiddenStates {
-		out.HiddenStates = append(out.HiddenStates, clone(hidden))
+	hidden := ws.hidden[:rows*D]
+	m.embed(hidden, pixelValues, batch, ws)
+	if record != nil {
+		record(hidden)
 	}
 
 	// Encoder.
-	s := newScratch(cfg, batch)
 	for i := range m.Layers {
-		m.Layers[i].forward(hidden, batch, cfg, m.SharedRelativePositionBias, s)
-		if opts.OutputHiddenStates {
-			out.HiddenStates = append(out.HiddenStates, clone(hidden))
+		m.Layers[i].forward(hidden, batch, cfg, m.SharedRelativePositionBias, ws)
+		if record != nil {
+			record(hidden)
 		}
 	}
 
 	// Pooling: mean of the patch tokens then pooler.layernorm, or the final
 	// layernorm over every token and then the CLS token.
-	pooled := make([]float32, batch*D)
+	pooled := ws.pooled[:batch*D]
 	if m.PoolerLayerNorm != nil {
-		out.LastHiddenState = hidden
-		mean := make([]float64, D)
+		ws.lastHiddenState = hidden
 		for b := 0; b < batch; b++ {
-			clear(mean)
-			for t := 1; t < T; t++ {
-				row := hidden[(b*T+t)*D : (b*T+t+1)*D]
-				for i, v := range row {
-					mean[i] += float64(v)
-				}
-			}
-			for i := range mean {
-				pooled[b*D+i] = float32(mean[i] / float64(T-1))
-			}
+			meanOfRows(pooled[b*D:(b+1)*D], hidden[(b*T+1)*D:(b+1)*T*D], T-1)
 		}
 		layerNorm(pooled, pooled, batch, D, m.PoolerLayerNorm.Weight, m.PoolerLayerNorm.Bias, cfg.LayerNormEps)
 	} else {
-		normed := make([]float32, rows*D)
+		normed := ws.normed[:rows*D]
 		layerNorm(normed, hidden, rows, D, m.LayerNorm.Weight, m.LayerNorm.Bias, cfg.LayerNormEps)
-		out.LastHiddenState = normed
+		ws.lastHiddenState = normed
 		for b := 0; b < batch; b++ {
 			copy(pooled[b*D:(b+1)*D], normed[b*T*D:])
 		}
 	}
-	out.PoolerOutput = pooled
 
 	// Classifier.
-	out.Logits = make([]float32, batch*cfg.NumLabels())
-	m.Classifier.Forward(out.Logits, pooled, batch)
-	return out, nil
+	m.Classifier.Forward(logits, pooled, batch)
 }
 
 // embed writes the token sequence [batch·T, D] for the images into hidden.
-func (m *Model) embed(hidden, pixelValues []float32, batch int) {
+func (m *Model) embed(hidden, pixelValues []float32, batch int, ws *workspace) {
 	cfg := m.Config
 	C, P, size, grid := cfg.NumChannels, cfg.PatchSize, cfg.ImageSize, cfg.GridSize()
 	T, D := cfg.NumTokens(), cfg.HiddenSize
@@ -149,7 +183,7 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int) {
 
 	// Gather each patch as a [C, P, P] vector (the order of the convolution
 	// kernel), then project all patches of all images in one product.
-	patches := make([]float32, batch*numPatches*C*P*P)
+	patches := ws.patches[:batch*numPatches*C*P*P]
 	k := 0
 	for b := 0; b < batch; b++ {
 		image := pixelValues[b*C*size*size : (b+1)*C*size*size]
@@ -165,7 +199,7 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int) {
 			}
 		}
 	}
-	projected := make([]float32, batch*numPatches*D)
+	projected := ws.projected[:batch*numPatches*D]
 	m.Embeddings.PatchProjection.Forward(projected, patches, batch*numPatches)
 
 	// Token 0 is CLS; patch n (row-major over the grid) is token n+1.
@@ -178,54 +212,28 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int) {
 	}
 }
 
-// scratch holds the per-layer intermediate buffers for one batch.
-type scratch struct {
-	normed          []float32 // [rows, D]
-	query, key      []float32 // [rows, D]
-	value, context  []float32 // [rows, D]
-	attentionOutput []float32 // [rows, D]
-	scores          []float32 // [T, T] for one image and head
-	intermediate    []float32 // [rows, I]
-	mlpOutput       []float32 // [rows, D]
-}
-
-func newScratch(cfg Config, batch int) *scratch {
-	rows, D, T := batch*cfg.NumTokens(), cfg.HiddenSize, cfg.NumTokens()
-	return &scratch{
-		normed:          make([]float32, rows*D),
-		query:           make([]float32, rows*D),
-		key:             make([]float32, rows*D),
-		value:           make([]float32, rows*D),
-		context:         make([]float32, rows*D),
-		attentionOutput: make([]float32, rows*D),
-		scores:          make([]float32, T*T),
-		intermediate:    make([]float32, rows*cfg.IntermediateSize),
-		mlpOutput:       make([]float32, rows*D),
-	}
-}
-
 // forward updates hidden in place:
 //
 //	x = x + λ1 · Attention(LayernormBefore(x))
 //	x = x + λ2 · Output(GELU(Intermediate(LayernormAfter(x))))
-func (l *Layer) forward(hidden []float32, batch int, cfg Config, shared *RelativePositionBias, s *scratch) {
+func (l *Layer) forward(hidden []float32, batch int, cfg Config, shared *RelativePositionBias, s *workspace) {
 	rows, D := batch*cfg.NumTokens(), cfg.HiddenSize
 
 	layerNorm(s.normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
-	l.Attention.forward(s.attentionOutput, s.normed, batch, cfg, shared, s)
-	addScaled(hidden, s.attentionOutput, l.Lambda1)
+	l.Attention.forward(s.attention, s.normed, batch, cfg, shared, s)
+	addScaled(hidden, s.attention, l.Lambda1)
 
 	layerNorm(s.normed, hidden, rows, D, l.LayernormAfter.Weight, l.LayernormAfter.Bias, cfg.LayerNormEps)
-	l.Intermediate.Forward(s.intermediate, s.normed, rows)
-	gelu(s.intermediate)
-	l.Output.Forward(s.mlpOutput, s.intermediate, rows)
+	l.Intermediate.Forward(s.mlpHidden, s.normed, rows)
+	gelu(s.mlpHidden)
+	l.Output.Forward(s.mlpOutput, s.mlpHidden, rows)
 	addScaled(hidden, s.mlpOutput, l.Lambda2)
 }
 
 // forward computes multi-head self-attention of x [batch·T, D] into dst:
 // per head, softmax(q·kᵀ/√d + relative position bias)·v, heads concatenated
 // in order, then the output projection.
-func (a *SelfAttention) forward(dst, x []float32, batch int, cfg Config, shared *RelativePositionBias, s *scratch) {
+func (a *SelfAttention) forward(dst, x []float32, batch int, cfg Config, shared *RelativePositionBias, s *workspace) {
 	T, D := cfg.NumTokens(), cfg.HiddenSize
 	H, d := cfg.NumAttentionHeads, cfg.HeadSize()
 	rows := batch * T
