@@ -149,10 +149,10 @@ func (c *Classifier) DecodeImage(data []byte) (*preprocess.RGB, error) {
 // Logits runs the model on a batch of preprocessed images and returns
 // [batch, labels] logits.
 func (c *Classifier) Logits(pixelValues []float32, batch int) ([]float32, error) {
-	logits := make([]float32, batch*len(c.Labels()))
 	if batch < 1 {
-		logits = nil
+		return nil, fmt.Errorf("batch size %d must be at least 1", batch)
 	}
+	logits := make([]float32, batch*len(c.Labels()))
 	if err := c.Model.Logits(logits, pixelValues, batch); err != nil {
 		return nil, err
 	}

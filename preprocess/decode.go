@@ -145,8 +145,9 @@ func checkPixelLimit(width, height, maxPixels int) error {
 }
 
 // toRGB converts a decoded image with FromImage, except where Pillow's
-// result depends on more than the decoded image holds: JPEG colour goes
-// through libjpeg-turbo's upsampling and conversion, a GIF frame is placed on
+// result depends on more than the decoded image holds: JPEG and lossy WebP
+// colour go through the chroma upsampling and conversion of libjpeg-turbo and
+// libwebp, a GIF frame is placed on
 // its logical screen with the original transparent palette colour, and a
 // 16-bit greyscale PNG with a tRNS chunk keeps its greyscale clipping.
 func toRGB(img image.Image, format string, data []byte, config image.Config) *RGB {
@@ -154,6 +155,17 @@ func toRGB(img image.Image, format string, data []byte, config image.Config) *RG
 	case "jpeg":
 		if m, ok := img.(*image.YCbCr); ok && hasFullPlanes(m) {
 			return jpegToRGB(m)
+		}
+	case "webp":
+		switch m := img.(type) {
+		case *image.YCbCr:
+			if isWebPYCbCr(m) {
+				return webpToRGB(m)
+			}
+		case *image.NYCbCrA:
+			if isWebPYCbCr(&m.YCbCr) {
+				return webpToRGB(&m.YCbCr)
+			}
 		}
 	case "gif":
 		if frame, ok := img.(*image.Paletted); ok {

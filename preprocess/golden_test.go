@@ -127,7 +127,7 @@ func floatDiff(a, b []float32) (maxDiff, meanDiff float64) {
 }
 
 // TestGoldenPNG checks each pipeline stage against Pillow and transformers
-// for the PNG photos, whose decoding is lossless and so must match exactly.
+// for the PNG photos, whose decoding is lossless.
 func TestGoldenPNG(t *testing.T) {
 	for _, tc := range []struct{ stem, file string }{
 		{"chelsea", "chelsea.png"},
@@ -145,14 +145,17 @@ func TestGoldenPNG(t *testing.T) {
 				t.Errorf("decoded pixels differ from Pillow by up to %d, want identical", maxDiff)
 			}
 
+			// Resize reproduces Pillow's integer arithmetic, so the result
+			// is expected to be identical (measured on linux/amd64), which
+			// is stricter than the one-level tolerance a port usually needs.
 			resized, err := Resize(img, 224, 224)
 			if err != nil {
 				t.Fatal(err)
 			}
 			maxDiff, meanDiff := byteDiff(resized.Pix, g.resized)
 			t.Logf("resize vs Pillow: max abs diff %d, mean abs diff %.6f", maxDiff, meanDiff)
-			if maxDiff > 1 {
-				t.Errorf("resized pixels differ from Pillow by up to %d, want at most 1", maxDiff)
+			if maxDiff != 0 {
+				t.Errorf("resized pixels differ from Pillow by up to %d, want identical", maxDiff)
 			}
 
 			pixels, err := goldenOptions().PixelValues(img)
@@ -161,31 +164,54 @@ func TestGoldenPNG(t *testing.T) {
 			}
 			maxFloat, meanFloat := floatDiff(pixels, g.pixels)
 			t.Logf("pixel_values vs transformers: max abs diff %g, mean abs diff %g", maxFloat, meanFloat)
-			// One 8-bit step is 2/255 after normalising with mean = std = 0.5.
-			if maxFloat > 2.0/255+1e-6 {
-				t.Errorf("pixel_values differ by up to %g, want at most one 8-bit step (2/255)", maxFloat)
+			if maxFloat != 0 {
+				t.Errorf("pixel_values differ from transformers by up to %g, want bit-identical float32", maxFloat)
 			}
 		})
 	}
 }
 
-func TestGoldenJPEGProbe(t *testing.T) {
+// TestGoldenJPEG compares the JPEG photo, which Pillow decodes with
+// libjpeg-turbo. This package redoes libjpeg-turbo's chroma upsampling and
+// colour conversion, but Go's inverse DCT still rounds differently. Measured
+// on rocket.jpg (4:4:4): decoded max 3, mean 0.030; resized max 2, mean
+// 0.036; pixel_values max 0.0157 (two 8-bit steps). Plain Go colour
+// conversion measured decoded max 4, mean 0.275. The limits leave one level
+// of headroom over the measurement.
+func TestGoldenJPEG(t *testing.T) {
 	g := loadGolden(t, "rocket", "rocket.jpg")
 	img := decodeFile(t, g.file)
-	maxDiff, meanDiff := byteDiff(img.Pix, g.decoded)
-	hist := map[int]int{}
-	for i := range img.Pix {
-		d := int(img.Pix[i]) - int(g.decoded[i])
-		if d < 0 {
-			d = -d
-		}
-		hist[d]++
+	if img.Width != g.width || img.Height != g.height {
+		t.Fatalf("decoded size %dx%d, want %dx%d", img.Width, img.Height, g.width, g.height)
 	}
-	t.Logf("decoded: max %d mean %.6f hist %v", maxDiff, meanDiff, hist)
-	resized, _ := Resize(img, 224, 224)
+
+	maxDiff, meanDiff := byteDiff(img.Pix, g.decoded)
+	t.Logf("decoded vs Pillow: max abs diff %d, mean abs diff %.6f", maxDiff, meanDiff)
+	if maxDiff > 4 {
+		t.Errorf("decoded max abs diff %d, want at most 4", maxDiff)
+	}
+	if meanDiff > 0.05 {
+		t.Errorf("decoded mean abs diff %.4f, want at most 0.05", meanDiff)
+	}
+
+	resized, err := Resize(img, 224, 224)
+	if err != nil {
+		t.Fatal(err)
+	}
 	maxDiff, meanDiff = byteDiff(resized.Pix, g.resized)
-	t.Logf("resized: max %d mean %.6f", maxDiff, meanDiff)
-	p, _ := goldenOptions().PixelValues(img)
-	a, b := floatDiff(p, g.pixels)
-	t.Logf("pixels: max %g mean %g", a, b)
+	t.Logf("resized vs Pillow: max abs diff %d, mean abs diff %.6f", maxDiff, meanDiff)
+	if maxDiff > 3 {
+		t.Errorf("resized max abs diff %d, want at most 3", maxDiff)
+	}
+
+	pixels, err := goldenOptions().PixelValues(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxFloat, meanFloat := floatDiff(pixels, g.pixels)
+	t.Logf("pixel_values vs transformers: max abs diff %g, mean abs diff %g", maxFloat, meanFloat)
+	// Three 8-bit steps of 2/255 each after normalising with mean = std = 0.5.
+	if maxFloat > 3*2.0/255+1e-6 {
+		t.Errorf("pixel_values max abs diff %g, want at most three 8-bit steps (6/255)", maxFloat)
+	}
 }
