@@ -17,6 +17,13 @@ import (
 	"github.com/d2vgo/d2v/safetensors"
 )
 
+// GCPercent is the garbage collector target that programs holding one model
+// should set with debug.SetGCPercent. The weights stay live for the whole
+// run, so Go's default of 100 would let garbage grow as large as the model
+// before each collection; at 10 the heap stays within 1.3 times the int8
+// weights while classifying.
+const GCPercent = 10
+
 // Classifier is a loaded model with its preprocessing. Its methods may be
 // called from several goroutines at once.
 type Classifier struct {

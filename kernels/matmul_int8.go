@@ -114,3 +114,6 @@ func dot2x4(x0, x1 []float32, panel *[panelWidth][]float32) [2][panelWidth]float
 	}
 	return [2][panelWidth]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}}
 }
+
+// Variant names the kernel implementation compiled in.
+func Variant() string { return "scalar" }
