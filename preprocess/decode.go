@@ -139,17 +139,17 @@ func checkPixelLimit(width, height, maxPixels int) error {
 		return fmt.Errorf("%w: size %dx%d has no pixels", ErrInvalidImage, width, height)
 	}
 	if int64(width)*int64(height) > int64(maxPixels) {
-		return fmt.Errorf("%w: %dx%d is %d pixels, over the limit of %d", ErrTooLarge, width, height, int64(width)*int64(height), maxPixels)
+		return fmt.Errorf("%w: %dx%d is %d pixels, over the limit of %d; downscale the image or raise the limit", ErrTooLarge, width, height, int64(width)*int64(height), maxPixels)
 	}
 	return nil
 }
 
 // toRGB converts a decoded image with FromImage, except where Pillow's
-// result depends on more than the decoded image holds: JPEG and lossy WebP
-// colour go through the chroma upsampling and conversion of libjpeg-turbo and
-// libwebp, a GIF frame is placed on
-// its logical screen with the original transparent palette colour, and a
-// 16-bit greyscale PNG with a tRNS chunk keeps its greyscale clipping.
+// result depends on more than the decoded image holds. JPEG and lossy WebP
+// colour goes through the chroma upsampling and conversion of libjpeg-turbo
+// and libwebp. A GIF frame is placed on its logical screen with the original
+// transparent palette colour. A 16-bit greyscale PNG with a tRNS chunk keeps
+// its greyscale clipping.
 func toRGB(img image.Image, format string, data []byte, config image.Config) *RGB {
 	switch format {
 	case "jpeg":

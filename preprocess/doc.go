@@ -20,9 +20,11 @@
 //  5. PixelValues (or PixelValuesInto) optionally center-crops, rescales and
 //     normalises into a float32 CHW tensor, following Options.
 //
-// JPEG and lossy WebP pixels come from Go's decoders, which are not
-// bit-identical to libjpeg-turbo and libwebp, so those formats agree with the
-// Python reference only within a few levels per channel.
+// Pillow decodes JPEG with libjpeg-turbo and WebP with libwebp. This package
+// decodes with Go's decoders and then redoes the chroma upsampling and
+// colour conversion of those libraries, which Go does differently. Lossy
+// WebP then matches libwebp exactly. JPEG still differs by up to a few
+// levels at some pixels, because Go's inverse DCT rounds differently.
 //
 // FromRGBA wraps browser canvas pixels, which are already decoded and
 // oriented, so they can enter the pipeline at step 4.

@@ -5,9 +5,9 @@ import "image"
 // gifToRGB converts the first GIF frame as Pillow 9.4 does. Go's decoder
 // returns only the frame rectangle and replaces the transparent palette
 // entry with transparent black. Pillow instead paints the frame on the full
-// logical screen, fills the rest with the transparent index (or index 0
-// when there is none), and converts through the unmodified colour table, so
-// transparent pixels keep the colour the table gives them.
+// logical screen and fills the rest with the transparent index, or index 0
+// when there is none. It then converts through the unmodified colour table,
+// so transparent pixels keep the colour the table gives them.
 func gifToRGB(frame *image.Paletted, data []byte, config image.Config) *RGB {
 	var lut [256][3]uint8
 	fillIndex := 0

@@ -5,9 +5,9 @@ import "image"
 // Pillow decodes JPEG with libjpeg-turbo, which differs from Go's image/jpeg
 // in three places: the inverse DCT, the chroma upsampling and the YCbCr to
 // RGB arithmetic. Go's decoder returns the component planes before the last
-// two steps, so jpegToRGB redoes them the libjpeg-turbo way (as in
-// libjpeg-turbo 2.1's jdsample.c and jdcolor.c with the library defaults,
-// which Pillow keeps). Only the inverse DCT still differs, by a few levels
+// two steps, so jpegToRGB redoes them the way libjpeg-turbo does with its
+// default settings, which Pillow keeps. The tests compare with the output of
+// libjpeg-turbo 2.1.5. Only the inverse DCT still differs, by up to 3 levels
 // at some pixels.
 
 // jpegToRGB converts a YCbCr image from Go's JPEG decoder to RGB with
@@ -171,9 +171,9 @@ func h2v1FancyRow(dst, src []uint8) {
 }
 
 // h2v2FancyRow computes one output row of the 2×2 triangle filter from the
-// nearest chroma row and the next nearest one above or below: column sums
-// 3*near + far are combined as 3/4 nearest column plus 1/4 next column, with
-// rounding biases alternating between 8 and 7.
+// nearest chroma row and the next nearest one above or below. The column
+// sums 3*near + far are combined as 3/4 of the nearest column plus 1/4 of
+// the next, with rounding biases alternating between 8 and 7.
 func h2v2FancyRow(dst, near, far []uint8) {
 	n := len(near)
 	colSum := func(i int) int { return 3*int(near[i]) + int(far[i]) }

@@ -6,18 +6,17 @@ import (
 )
 
 // The Orientation tag applies because transformers' image_utils.load_image
-// calls PIL.ImageOps.exif_transpose before convert("RGB"). That call is
-// present in the transformers source before and after 4.36 (read at
-// huggingface/transformers commit 00046c41 and in the 4.1x releases), and
-// exif_transpose is Pillow 9.4's ImageOps.exif_transpose.
+// calls PIL.ImageOps.exif_transpose and then convert("RGB"). Both calls are
+// in load_image in the 4.1x releases and at huggingface/transformers commit
+// 00046c41 (a 4.4x development version), so 4.36 has them too.
 //
-// Pillow 9.4 finds the tag where this file looks for it: the first APP1
-// "Exif" segment of a JPEG, the eXIf chunks of a PNG before its image data,
-// the EXIF chunk of a WebP, and the first directory of a TIFF file. Pillow
-// also reads orientation from PNG text chunks ("Raw profile type exif" and
-// XMP); this package does not.
+// Pillow 9.4.0 finds the tag in the same places as this file. These are the
+// first APP1 "Exif" segment of a JPEG, the eXIf chunks of a PNG before its
+// image data, the EXIF chunk of a WebP and the first directory of a TIFF.
 //
-// Where Pillow raises on a malformed EXIF block, which makes load_image fail,
+// NOTE: Pillow 9.4.0 also takes the orientation from the PNG text chunks
+// "Raw profile type exif" and XMP; this package ignores those chunks. Where
+// Pillow raises on a malformed EXIF block, which makes load_image fail,
 // this package treats the image as upright instead.
 
 // orientationTag is the EXIF/TIFF Orientation tag number.

@@ -168,9 +168,9 @@ func (o Options) scaleValue(v uint8, c int) float32 {
 }
 
 // centerCrop cuts a width×height window from the middle of img as
-// transformers' image_transforms.center_crop does: the window starts at
-// floor((size - crop) / 2) along each axis, which is negative when the image
-// is smaller, and pixels outside the image are zero.
+// transformers' image_transforms.center_crop does. Along each axis the
+// window starts at floor((size - crop) / 2), which is negative when the image
+// is smaller than the crop. Pixels outside the image are zero.
 func centerCrop(img *RGB, width, height int) *RGB {
 	if width == img.Width && height == img.Height {
 		return img
