@@ -6,7 +6,11 @@ GO ?= go
 export GOTOOLCHAIN := go1.27.3
 BIN := bin
 
-.PHONY: build test vet fuzz clean
+.PHONY: build test vet fuzz clean model
+
+# The real checkpoint, converted to int8 shards (about 88 MB; not committed).
+MODEL_ID ?= facebook/data2vec-vision-base-ft1k
+MODEL_DIR ?= models/data2vec-vision-base-ft1k
 
 build:
 	$(GO) build ./...
@@ -27,6 +31,9 @@ fuzz:
 	$(GO) test ./model -run '^$$' -fuzz 'FuzzParseConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./model -run '^$$' -fuzz FuzzParseImageProcessorConfig -fuzztime $(FUZZTIME)
 	$(GO) test ./preprocess -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+
+model:
+	$(GO) run ./tools/convert -model $(MODEL_ID) -out $(MODEL_DIR)
 
 clean:
 	rm -rf $(BIN)
