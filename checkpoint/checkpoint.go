@@ -224,3 +224,15 @@ func IndexShards(path string) ([]string, error) {
 	sort.Strings(shards)
 	return shards, nil
 }
+
+// FromTensors builds a checkpoint from tensors held in memory, such as
+// generated weights. Names must be unique.
+func FromTensors(tensors []safetensors.Tensor) (*Checkpoint, error) {
+	c := newCheckpoint()
+	for _, t := range tensors {
+		if err := c.add("memory", t); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}

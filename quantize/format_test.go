@@ -178,4 +178,3 @@ func TestConfigsRejectsOtherFiles(t *testing.T) {
 		t.Errorf("format version 99 gave %v, want an error naming it", err)
 	}
 }
-
