@@ -65,7 +65,7 @@ type LayerNorm struct {
 	Weight, Bias []float32
 }
 
-// Output is what Forward computes. Matrices are row-major float32.
+// Output holds the results of Forward as row-major float32 matrices.
 type Output struct {
 	Logits          []float32   // [batch, labels]
 	PoolerOutput    []float32   // [batch, hidden]
@@ -129,8 +129,8 @@ func (m *Model) checkInput(pixelValues []float32, batch int) error {
 	return nil
 }
 
-// forward is the whole model. It writes logits and leaves the pooled
-// output and the last hidden state in ws; record, if not nil, receives
+// forward runs the whole model and writes logits. It leaves the pooled
+// output and the last hidden state in ws. If record is not nil, it receives
 // each hidden state as it is computed.
 func (m *Model) forward(logits, pixelValues []float32, batch int, ws *workspace, record func([]float32)) {
 	cfg := m.Config

@@ -5,10 +5,10 @@
 //	go run ./tools/convert -model facebook/data2vec-vision-base-ft1k -out models/data2vec-vision-base-ft1k
 //	go run ./tools/convert -model path/to/hf-folder -out DIR -float32
 //
-// A -model that names an existing folder is read from disk; otherwise it is a
-// Hugging Face hub repository id, downloaded into the hub's cache (honouring
-// HF_ENDPOINT, HF_TOKEN, HF_HOME and HF_HUB_CACHE) with resume and SHA-256
-// verification. After writing, the converted model is loaded back and its
+// A -model that names an existing folder is read from disk. Otherwise it is
+// a Hugging Face hub repository id, downloaded into the hub's cache with
+// resume and SHA-256 verification. HF_ENDPOINT, HF_TOKEN, HF_HOME and
+// HF_HUB_CACHE apply as in huggingface_hub. After writing, the converted model is loaded back and its
 // logits are compared with the float32 original on a fixed input.
 package main
 

@@ -4,12 +4,11 @@
 //	go run ./tools/eval -model DIR -fashion-mnist [-data /usr/share/datasets/fashion-mnist]
 //	go run ./tools/eval -model DIR -images VAL_DIR
 //
-// An image folder has one subfolder per class. A subfolder is matched to a
-// class by its name: a class index ("0", "1", ...), a label of id2label that
-// occurs once, or, when every subfolder is a WordNet id such as n01440764
-// and there are exactly as many as the model has classes (the ImageNet
-// layout), by its rank in sorted order, which is how ImageNet-1k numbers its
-// classes.
+// An image folder has one subfolder per class, matched to a class by its
+// name: a class index ("0", "1", ...) or a label of id2label that occurs
+// once. In the ImageNet layout every subfolder is a WordNet id such as
+// n01440764, one per class. Then a subfolder's rank in sorted order is its
+// class, which is how ImageNet-1k numbers its classes.
 package main
 
 import (
