@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/d2vgo/d2v/kernels"
 )
 
 // Model is Data2VecVisionForImageClassification.
@@ -160,10 +162,10 @@ func (m *Model) forward(logits, pixelValues []float32, batch int, ws *workspace,
 		for b := 0; b < batch; b++ {
 			meanOfRows(pooled[b*D:(b+1)*D], hidden[(b*T+1)*D:(b+1)*T*D], T-1)
 		}
-		layerNorm(pooled, pooled, batch, D, m.PoolerLayerNorm.Weight, m.PoolerLayerNorm.Bias, cfg.LayerNormEps)
+		kernels.LayerNorm(pooled, pooled, batch, D, m.PoolerLayerNorm.Weight, m.PoolerLayerNorm.Bias, cfg.LayerNormEps)
 	} else {
 		normed := ws.normed[:rows*D]
-		layerNorm(normed, hidden, rows, D, m.LayerNorm.Weight, m.LayerNorm.Bias, cfg.LayerNormEps)
+		kernels.LayerNorm(normed, hidden, rows, D, m.LayerNorm.Weight, m.LayerNorm.Bias, cfg.LayerNormEps)
 		ws.lastHiddenState = normed
 		for b := 0; b < batch; b++ {
 			copy(pooled[b*D:(b+1)*D], normed[b*T*D:])
@@ -171,7 +173,7 @@ func (m *Model) forward(logits, pixelValues []float32, batch int, ws *workspace,
 	}
 
 	// Classifier.
-	m.Classifier.Forward(logits, pooled, batch)
+	m.Classifier.Forward(&ws.kernels, logits, pooled, batch)
 }
 
 // embed writes the token sequence [batch·T, D] for the images into hidden.
@@ -200,14 +202,14 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int, ws *workspace) {
 		}
 	}
 	projected := ws.projected[:batch*numPatches*D]
-	m.Embeddings.PatchProjection.Forward(projected, patches, batch*numPatches)
+	m.Embeddings.PatchProjection.Forward(&ws.kernels, projected, patches, batch*numPatches)
 
 	// Token 0 is CLS; patch n (row-major over the grid) is token n+1.
 	for b := 0; b < batch; b++ {
 		copy(hidden[b*T*D:], m.Embeddings.CLSToken)
 		copy(hidden[(b*T+1)*D:(b+1)*T*D], projected[b*numPatches*D:(b+1)*numPatches*D])
 		if m.Embeddings.PositionEmbeddings != nil {
-			addInPlace(hidden[b*T*D:(b+1)*T*D], m.Embeddings.PositionEmbeddings)
+			kernels.Add(hidden[b*T*D:(b+1)*T*D], m.Embeddings.PositionEmbeddings)
 		}
 	}
 }
@@ -219,15 +221,15 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int, ws *workspace) {
 func (l *Layer) forward(hidden []float32, batch int, cfg Config, shared *RelativePositionBias, s *workspace) {
 	rows, D := batch*cfg.NumTokens(), cfg.HiddenSize
 
-	layerNorm(s.normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
+	kernels.LayerNorm(s.normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
 	l.Attention.forward(s.attention, s.normed, batch, cfg, shared, s)
-	addScaled(hidden, s.attention, l.Lambda1)
+	kernels.AddScaled(hidden, s.attention, l.Lambda1)
 
-	layerNorm(s.normed, hidden, rows, D, l.LayernormAfter.Weight, l.LayernormAfter.Bias, cfg.LayerNormEps)
-	l.Intermediate.Forward(s.mlpHidden, s.normed, rows)
-	gelu(s.mlpHidden)
-	l.Output.Forward(s.mlpOutput, s.mlpHidden, rows)
-	addScaled(hidden, s.mlpOutput, l.Lambda2)
+	kernels.LayerNorm(s.normed, hidden, rows, D, l.LayernormAfter.Weight, l.LayernormAfter.Bias, cfg.LayerNormEps)
+	l.Intermediate.Forward(&s.kernels, s.mlpHidden, s.normed, rows)
+	kernels.GELU(s.mlpHidden)
+	l.Output.Forward(&s.kernels, s.mlpOutput, s.mlpHidden, rows)
+	kernels.AddScaled(hidden, s.mlpOutput, l.Lambda2)
 }
 
 // forward computes multi-head self-attention of x [batch·T, D] into dst:
@@ -238,54 +240,40 @@ func (a *SelfAttention) forward(dst, x []float32, batch int, cfg Config, shared 
 	H, d := cfg.NumAttentionHeads, cfg.HeadSize()
 	rows := batch * T
 
-	a.Query.Forward(s.query, x, rows)
-	a.Key.Forward(s.key, x, rows)
-	a.Value.Forward(s.value, x, rows)
+	a.Query.Forward(&s.kernels, s.query, x, rows)
+	a.Key.Forward(&s.kernels, s.key, x, rows)
+	a.Value.Forward(&s.kernels, s.value, x, rows)
 
-	// transformers divides the product by √d rather than scaling q first;
-	// the order changes float32 rounding, so it is kept.
-	scale := float32(math.Sqrt(float64(d)))
+	// transformers divides q·kᵀ by √d after the product. Multiplying by
+	// 1/√d inside the product gives the same float32 result when √d is a
+	// power of two (d = 64 in every published model) and may differ by one
+	// ulp otherwise.
+	scale := float32(1 / math.Sqrt(float64(d)))
 	scores := s.scores
 	for b := 0; b < batch; b++ {
-		base := b * T * D
 		for h := 0; h < H; h++ {
-			off := base + h*d
+			off := b*T*D + h*d
 
-			for i := 0; i < T; i++ {
-				q := s.query[off+i*D : off+i*D+d]
-				row := scores[i*T : (i+1)*T]
-				for j := 0; j < T; j++ {
-					k := s.key[off+j*D : off+j*D+d]
-					var dot float32
-					for c, qv := range q {
-						dot += qv * k[c]
-					}
-					row[j] = dot / scale
-				}
-			}
+			// scores [T, T] = q_h·k_hᵀ/√d, where head h is columns
+			// [h·d, (h+1)·d) of the [T, D] projections.
+			s.kernels.MatMulTransB(scores, s.query[off:], s.key[off:], T, T, d, D, D, T, scale)
 			if a.RelativePositionBias != nil {
 				a.RelativePositionBias.add(scores, h)
 			}
 			if shared != nil {
 				shared.add(scores, h)
 			}
-
 			for i := 0; i < T; i++ {
-				row := scores[i*T : (i+1)*T]
-				softmax(row)
-				ctx := s.context[off+i*D : off+i*D+d]
-				clear(ctx)
-				for j, p := range row {
-					v := s.value[off+j*D : off+j*D+d]
-					for c, vv := range v {
-						ctx[c] += p * vv
-					}
-				}
+				kernels.Softmax(scores[i*T : (i+1)*T])
 			}
+
+			// context_h [T, d] = probabilities·v_h, written into columns
+			// [h·d, (h+1)·d) so that the heads end up concatenated.
+			s.kernels.MatMul(s.context[off:], scores, s.value[off:], T, d, T, T, D, D)
 		}
 	}
 
-	a.Output.Forward(dst, s.context, rows)
+	a.Output.Forward(&s.kernels, dst, s.context, rows)
 }
 
 func clone(x []float32) []float32 { return append([]float32(nil), x...) }

@@ -1,5 +1,7 @@
 package model
 
+import "github.com/d2vgo/d2v/kernels"
+
 // workspace holds every intermediate buffer of one forward pass, sized for
 // up to batch images. Workspaces are reused across calls, so a forward pass
 // in steady state allocates nothing.
@@ -22,6 +24,9 @@ type workspace struct {
 
 	// lastHiddenState points at hidden or normed after a forward pass.
 	lastHiddenState []float32
+
+	// kernels is the scratch memory of the matrix products.
+	kernels kernels.Workspace
 }
 
 func newWorkspace(cfg Config, batch int) *workspace {

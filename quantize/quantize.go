@@ -72,9 +72,11 @@ func NewLinear(weight []int8, scale, bias []float32, out, in int) (*Linear, erro
 func (l *Linear) In() int  { return l.in }
 func (l *Linear) Out() int { return l.out }
 
-// Forward writes rows×Out() outputs to dst from rows×In() inputs in x.
-func (l *Linear) Forward(dst, x []float32, rows int) {
-	kernels.MatMulInt8(dst, x, l.Weight, l.Scale, l.Bias, rows, l.in, l.out)
+// Forward writes rows×Out() outputs to dst from rows×In() inputs in x. The
+// int8 weights are widened block by block inside the kernel, never as a
+// whole matrix.
+func (l *Linear) Forward(ws *kernels.Workspace, dst, x []float32, rows int) {
+	ws.MatMulInt8(dst, x, l.Weight, l.Scale, l.Bias, rows, l.in, l.out)
 }
 
 // Int8s views raw bytes as int8 values without copying.

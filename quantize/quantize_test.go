@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/d2vgo/d2v/kernels"
 )
 
 func TestChannelErrorBound(t *testing.T) {
@@ -61,7 +63,7 @@ func TestLinearMatchesDequantizedProduct(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := make([]float32, rows*out)
-	l.Forward(dst, x, rows)
+	l.Forward(new(kernels.Workspace), dst, x, rows)
 	for r := 0; r < rows; r++ {
 		for o := 0; o < out; o++ {
 			want := float64(bias[o])
