@@ -4,9 +4,12 @@ GO ?= go
 # Go 1.27.3 brings simd/archsimd; machines whose go.env says GOTOOLCHAIN=local
 # need this export to fetch it from the module proxy.
 export GOTOOLCHAIN := go1.27.3
+# The SIMD kernels need GOEXPERIMENT=simd at build time; without it the
+# portable scalar kernels are built. "GOEXPERIMENT= make ..." builds scalar.
+export GOEXPERIMENT ?= simd
 BIN := bin
 
-.PHONY: build test vet fuzz clean model
+.PHONY: build test vet test-go test-scalar fuzz clean model setup
 
 # The real checkpoint, converted to int8 shards (about 88 MB; not committed).
 MODEL_ID ?= facebook/data2vec-vision-base-ft1k
@@ -20,8 +23,23 @@ vet:
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
-test: vet
+# Everything CI runs: vet, the Go tests with the SIMD kernels, the numeric
+# tests again with the scalar kernels, the kernels in all four build
+# configurations, the browser and the edge tests.
+test: vet test-go test-scalar test-kernels test-web test-edge
+
+test-go:
 	$(GO) test ./...
+
+test-scalar:
+	GOEXPERIMENT= $(GO) test ./model ./quantize ./classifier ./tools/classify
+
+# Go modules and the npm packages of the end-to-end tests (no browser
+# download: the tests use Debian's chromium).
+setup:
+	$(GO) mod download
+	npm ci --prefix e2e
+	npm ci --prefix edge
 
 # Run each fuzz target for FUZZTIME (default 2m).
 FUZZTIME ?= 2m
@@ -37,3 +55,8 @@ model:
 
 clean:
 	rm -rf $(BIN)
+include mk/kernels.mk
+
+include mk/web.mk
+
+include mk/edge.mk
