@@ -246,8 +246,8 @@ func (a *SelfAttention) forward(dst, x []float32, batch int, cfg Config, shared 
 
 	// transformers divides q·kᵀ by √d after the product. Multiplying by
 	// 1/√d inside the product gives the same float32 result when √d is a
-	// power of two (d = 64 in every published model) and may differ by one
-	// ulp otherwise.
+	// power of two (d = 64 in the base and large checkpoints) and may differ
+	// by one ulp otherwise, well inside the parity tolerance.
 	scale := float32(1 / math.Sqrt(float64(d)))
 	scores := s.scores
 	for b := 0; b < batch; b++ {
