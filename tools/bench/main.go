@@ -4,6 +4,12 @@
 //	go run ./tools/bench -model DIR [-model DIR2 ...] IMAGE...
 //	GOOS=js GOARCH=wasm go build -o bench.wasm ./tools/bench
 //	node "$(go env GOROOT)/lib/wasm/wasm_exec_node.js" bench.wasm -model DIR IMAGE...
+//	go run ./tools/bench -chromium [-model DIR] [-runs N]
+//
+// With -chromium, the real page and its Web Worker are measured in headless
+// Chromium (Debian's chromium with npm's playwright-core, after
+// npm ci --prefix e2e), with the SIMD and the scalar WebAssembly builds. The
+// default model there is a random model of the base geometry.
 //
 // Each model is measured in a fresh heap state: the previous model is
 // dropped and collected first. With two or more models, the cosine
@@ -71,11 +77,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := flags.Int("runs", 3, "timed runs per image after one warm-up run")
 	threads := flags.Int("threads", 0, "GOMAXPROCS (0: leave as is)")
 	asJSON := flags.Bool("json", false, "print JSON")
+	chromium := flags.Bool("chromium", false, "measure the web page in headless Chromium, SIMD and scalar builds")
 	gcPercent := flags.Int("gogc", classifier.GCPercent, "garbage collector target percentage, as GOGC; the default is what the WebAssembly builds use")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
 	log := cli.Logger(stderr)
+	if *chromium {
+		if len(models) > 1 {
+			log.Error("-chromium measures one model")
+			return 2
+		}
+		model := ""
+		if len(models) == 1 {
+			model = models[0]
+		}
+		if err := runChromium(model, *runs, stdout, stderr); err != nil {
+			log.Error("browser benchmark failed", "err", err)
+			return 1
+		}
+		return 0
+	}
 	if len(models) == 0 || flags.NArg() == 0 || *runs < 1 {
 		log.Error("give at least one -model, one image, and -runs of at least 1")
 		return 2
