@@ -148,7 +148,7 @@ func (m *Model) forward(logits, pixelValues []float32, batch int, ws *workspace,
 
 	// Encoder.
 	for i := range m.Layers {
-		m.Layers[i].forward(hidden, batch, cfg, m.SharedRelativePositionBias, ws)
+		m.Layers[i].forward(hidden, batch, &m.Config, m.SharedRelativePositionBias, ws)
 		if record != nil {
 			record(hidden)
 		}
@@ -218,7 +218,7 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int, ws *workspace) {
 //
 //	x = x + λ1 · Attention(LayernormBefore(x))
 //	x = x + λ2 · Output(GELU(Intermediate(LayernormAfter(x))))
-func (l *Layer) forward(hidden []float32, batch int, cfg Config, shared *RelativePositionBias, s *workspace) {
+func (l *Layer) forward(hidden []float32, batch int, cfg *Config, shared *RelativePositionBias, s *workspace) {
 	rows, D := batch*cfg.NumTokens(), cfg.HiddenSize
 
 	kernels.LayerNorm(s.normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
@@ -235,45 +235,60 @@ func (l *Layer) forward(hidden []float32, batch int, cfg Config, shared *Relativ
 // forward computes multi-head self-attention of x [batch·T, D] into dst:
 // per head, softmax(q·kᵀ/√d + relative position bias)·v, heads concatenated
 // in order, then the output projection.
-func (a *SelfAttention) forward(dst, x []float32, batch int, cfg Config, shared *RelativePositionBias, s *workspace) {
-	T, D := cfg.NumTokens(), cfg.HiddenSize
-	H, d := cfg.NumAttentionHeads, cfg.HeadSize()
-	rows := batch * T
+func (a *SelfAttention) forward(dst, x []float32, batch int, cfg *Config, shared *RelativePositionBias, s *workspace) {
+	H := cfg.NumAttentionHeads
+	rows := batch * cfg.NumTokens()
 
 	a.Query.Forward(&s.kernels, s.query, x, rows)
 	a.Key.Forward(&s.kernels, s.key, x, rows)
 	a.Value.Forward(&s.kernels, s.value, x, rows)
+
+	// Heads are independent, so they are shared out among the workspace's
+	// head workers; worker 0 is this goroutine.
+	workers := min(len(s.heads), batch*H)
+	for w := 1; w < workers; w++ {
+		s.pending.Add(1)
+		s.jobs <- headJob{attention: a, shared: shared, batch: batch, cfg: cfg, worker: w, workers: workers}
+	}
+	a.heads(s, &s.heads[0], shared, batch, cfg, 0, workers)
+	s.pending.Wait()
+
+	a.Output.Forward(&s.kernels, dst, s.context, rows)
+}
+
+// heads computes the attention heads numbered worker, worker+workers, ...
+// of the batch (head h of image b is number b·H + h) into s.context.
+func (a *SelfAttention) heads(s *workspace, hw *headWorker, shared *RelativePositionBias, batch int, cfg *Config, worker, workers int) {
+	T, D := cfg.NumTokens(), cfg.HiddenSize
+	H, d := cfg.NumAttentionHeads, cfg.HeadSize()
 
 	// transformers divides q·kᵀ by √d after the product. Multiplying by
 	// 1/√d inside the product gives the same float32 result when √d is a
 	// power of two (d = 64 in the base and large checkpoints) and may differ
 	// by one ulp otherwise, well inside the parity tolerance.
 	scale := float32(1 / math.Sqrt(float64(d)))
-	scores := s.scores
-	for b := 0; b < batch; b++ {
-		for h := 0; h < H; h++ {
-			off := b*T*D + h*d
+	scores := hw.scores
+	for n := worker; n < batch*H; n += workers {
+		b, h := n/H, n%H
+		off := b*T*D + h*d
 
-			// scores [T, T] = q_h·k_hᵀ/√d, where head h is columns
-			// [h·d, (h+1)·d) of the [T, D] projections.
-			s.kernels.MatMulTransB(scores, s.query[off:], s.key[off:], T, T, d, D, D, T, scale)
-			if a.RelativePositionBias != nil {
-				a.RelativePositionBias.add(scores, h)
-			}
-			if shared != nil {
-				shared.add(scores, h)
-			}
-			for i := 0; i < T; i++ {
-				kernels.Softmax(scores[i*T : (i+1)*T])
-			}
-
-			// context_h [T, d] = probabilities·v_h, written into columns
-			// [h·d, (h+1)·d) so that the heads end up concatenated.
-			s.kernels.MatMul(s.context[off:], scores, s.value[off:], T, d, T, T, D, D)
+		// scores [T, T] = q_h·k_hᵀ/√d, where head h is columns
+		// [h·d, (h+1)·d) of the [T, D] projections.
+		hw.kernels.MatMulTransB(scores, s.query[off:], s.key[off:], T, T, d, D, D, T, scale)
+		if a.RelativePositionBias != nil {
+			a.RelativePositionBias.add(scores, h)
 		}
-	}
+		if shared != nil {
+			shared.add(scores, h)
+		}
+		for i := 0; i < T; i++ {
+			kernels.Softmax(scores[i*T : (i+1)*T])
+		}
 
-	a.Output.Forward(&s.kernels, dst, s.context, rows)
+		// context_h [T, d] = probabilities·v_h, written into columns
+		// [h·d, (h+1)·d) so that the heads end up concatenated.
+		hw.kernels.MatMul(s.context[off:], scores, s.value[off:], T, d, T, T, D, D)
+	}
 }
 
 func clone(x []float32) []float32 { return append([]float32(nil), x...) }

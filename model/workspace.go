@@ -1,6 +1,11 @@
 package model
 
-import "github.com/d2vgo/d2v/kernels"
+import (
+	"runtime"
+	"sync"
+
+	"github.com/d2vgo/d2v/kernels"
+)
 
 // workspace holds every intermediate buffer of one forward pass, sized for
 // up to batch images. Workspaces are reused across calls, so a forward pass
@@ -17,7 +22,6 @@ type workspace struct {
 	value     []float32 // [rows, D]
 	context   []float32 // [rows, D]
 	attention []float32 // [rows, D], attention output before layer scale
-	scores    []float32 // [T, T] for one image and head
 	mlpHidden []float32 // [rows, I]
 	mlpOutput []float32 // [rows, D]
 	pooled    []float32 // [batch, D]
@@ -27,6 +31,29 @@ type workspace struct {
 
 	// kernels is the scratch memory of the matrix products.
 	kernels kernels.Workspace
+
+	// heads has one entry per goroutine that computes attention heads:
+	// GOMAXPROCS of them, the first being the caller. The others wait on
+	// jobs for the workspace's lifetime, so that handing out heads
+	// allocates nothing.
+	heads   []headWorker
+	jobs    chan headJob
+	pending sync.WaitGroup
+}
+
+// headWorker is the scratch memory of one attention goroutine.
+type headWorker struct {
+	scores  []float32 // [T, T] for one image and head
+	kernels kernels.Workspace
+}
+
+// headJob asks a head worker for its share of one layer's attention heads.
+type headJob struct {
+	attention       *SelfAttention
+	shared          *RelativePositionBias
+	batch           int
+	cfg             *Config
+	worker, workers int
 }
 
 func newWorkspace(cfg Config, batch int) *workspace {
@@ -34,7 +61,7 @@ func newWorkspace(cfg Config, batch int) *workspace {
 	P, C := cfg.PatchSize, cfg.NumChannels
 	numPatches := cfg.GridSize() * cfg.GridSize()
 	rows := batch * T
-	return &workspace{
+	ws := &workspace{
 		batch:     batch,
 		patches:   make([]float32, batch*numPatches*C*P*P),
 		projected: make([]float32, batch*numPatches*D),
@@ -45,10 +72,37 @@ func newWorkspace(cfg Config, batch int) *workspace {
 		value:     make([]float32, rows*D),
 		context:   make([]float32, rows*D),
 		attention: make([]float32, rows*D),
-		scores:    make([]float32, T*T),
 		mlpHidden: make([]float32, rows*I),
 		mlpOutput: make([]float32, rows*D),
 		pooled:    make([]float32, batch*D),
+	}
+
+	workers := runtime.GOMAXPROCS(0)
+	ws.heads = make([]headWorker, workers)
+	for i := range ws.heads {
+		ws.heads[i].scores = make([]float32, T*T)
+	}
+	if workers > 1 {
+		ws.jobs = make(chan headJob, workers)
+		for i := 1; i < workers; i++ {
+			go ws.runHeadJobs()
+		}
+	}
+	return ws
+}
+
+// runHeadJobs serves head jobs until the workspace is closed.
+func (ws *workspace) runHeadJobs() {
+	for job := range ws.jobs {
+		job.attention.heads(ws, &ws.heads[job.worker], job.shared, job.batch, job.cfg, job.worker, job.workers)
+		ws.pending.Done()
+	}
+}
+
+// close stops the head workers of a workspace that will not be used again.
+func (ws *workspace) close() {
+	if ws.jobs != nil {
+		close(ws.jobs)
 	}
 }
 
@@ -65,6 +119,7 @@ func (m *Model) getWorkspace(batch int) *workspace {
 	}
 	if len(m.free) > 0 {
 		// Drop a smaller one so that the pool does not grow without bound.
+		m.free[0].close()
 		m.free = m.free[1:]
 	}
 	return newWorkspace(m.Config, batch)
