@@ -220,16 +220,19 @@ func (m *Model) embed(hidden, pixelValues []float32, batch int, ws *workspace) {
 //	x = x + λ2 · Output(GELU(Intermediate(LayernormAfter(x))))
 func (l *Layer) forward(hidden []float32, batch int, cfg *Config, shared *RelativePositionBias, s *workspace) {
 	rows, D := batch*cfg.NumTokens(), cfg.HiddenSize
+	// The workspace may be sized for a larger batch; use only this batch's rows.
+	normed, attention := s.normed[:rows*D], s.attention[:rows*D]
+	mlpHidden, mlpOutput := s.mlpHidden[:rows*cfg.IntermediateSize], s.mlpOutput[:rows*D]
 
-	kernels.LayerNorm(s.normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
-	l.Attention.forward(s.attention, s.normed, batch, cfg, shared, s)
-	kernels.AddScaled(hidden, s.attention, l.Lambda1)
+	kernels.LayerNorm(normed, hidden, rows, D, l.LayernormBefore.Weight, l.LayernormBefore.Bias, cfg.LayerNormEps)
+	l.Attention.forward(attention, normed, batch, cfg, shared, s)
+	kernels.AddScaled(hidden, attention, l.Lambda1)
 
-	kernels.LayerNorm(s.normed, hidden, rows, D, l.LayernormAfter.Weight, l.LayernormAfter.Bias, cfg.LayerNormEps)
-	l.Intermediate.Forward(&s.kernels, s.mlpHidden, s.normed, rows)
-	kernels.GELU(s.mlpHidden)
-	l.Output.Forward(&s.kernels, s.mlpOutput, s.mlpHidden, rows)
-	kernels.AddScaled(hidden, s.mlpOutput, l.Lambda2)
+	kernels.LayerNorm(normed, hidden, rows, D, l.LayernormAfter.Weight, l.LayernormAfter.Bias, cfg.LayerNormEps)
+	l.Intermediate.Forward(&s.kernels, mlpHidden, normed, rows)
+	kernels.GELU(mlpHidden)
+	l.Output.Forward(&s.kernels, mlpOutput, mlpHidden, rows)
+	kernels.AddScaled(hidden, mlpOutput, l.Lambda2)
 }
 
 // forward computes multi-head self-attention of x [batch·T, D] into dst:

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/d2vgo/d2v/checkpoint"
@@ -216,7 +217,7 @@ func New(cfg Config, ckpt *checkpoint.Checkpoint) (*Model, error) {
 	}
 
 	if extra := r.unused(); len(extra) > 0 {
-		return nil, fmt.Errorf("checkpoint holds %d tensors the config does not use, such as %q; check the config flags (use_mean_pooling, use_absolute_position_embeddings, use_relative_position_bias, use_shared_relative_position_bias, layer_scale_init_value)", len(extra), strings.Join(extra[:min(3, len(extra))], `", "`))
+		return nil, fmt.Errorf("checkpoint holds %d tensors the config does not use, such as %s; check num_hidden_layers and the flags use_mean_pooling, use_absolute_position_embeddings, use_relative_position_bias, use_shared_relative_position_bias and layer_scale_init_value", len(extra), quoteAll(extra[:min(3, len(extra))]))
 	}
 	return m, nil
 }
@@ -264,4 +265,13 @@ func (r *tensorReader) layer(l *Layer, p string, cfg Config, index []int32) erro
 		return err
 	}
 	return nil
+}
+
+// quoteAll returns the names quoted and separated by commas.
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return strings.Join(quoted, ", ")
 }

@@ -132,3 +132,28 @@ func compare(t *testing.T, name string, got, want []float32) {
 		t.Errorf("%s: max |diff| %.3g at element %d (got %g, want %g) exceeds %g", name, maxDiff, at, got[at], want[at], parityTolerance)
 	}
 }
+
+// TestSmallerBatchAfterLargerBatch checks that a workspace left by a
+// larger batch gives the same answer as a fresh one.
+func TestSmallerBatchAfterLargerBatch(t *testing.T) {
+	dir := testshared.Path(t, "golden", "d2v-tiny-224")
+	m := loadCase(t, dir, "")
+	inputs, err := safetensors.ReadFile(filepath.Join(dir, "inputs.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels := mustFloats(t, inputs, "pixel_values")
+	both, err := m.Forward(pixels, 2, ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := m.Forward(pixels[len(pixels)/2:], 1, ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.Config.NumLabels()
+	compare(t, "logits of image 1 alone", second.Logits, both.Logits[n:])
+	if len(second.LastHiddenState) != len(both.LastHiddenState)/2 {
+		t.Errorf("last hidden state of one image has %d values, want %d", len(second.LastHiddenState), len(both.LastHiddenState)/2)
+	}
+}
