@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/d2vgo/d2v/checkpoint"
@@ -28,6 +29,9 @@ const (
 	SchemeInt8PerChannel = "int8-symmetric-per-output-channel"
 	SchemeNone           = "none"
 )
+
+// writtenName matches the weight files Write creates.
+var writtenName = regexp.MustCompile(`^model(-\d{5}-of-\d{5})?\.safetensors$|^model\.safetensors\.index\.json$`)
 
 // MaxShardBytes is the default size limit of one shard file: 24 MiB, under
 // the 25 MiB per-file limit of Cloudflare Workers static assets and of
@@ -122,10 +126,17 @@ func Write(dir string, configJSON, preprocessorJSON []byte, ckpt *checkpoint.Che
 		return nil, err
 	}
 	// Remove weight files of an earlier conversion so that the folder holds
-	// one consistent set.
-	old, _ := filepath.Glob(filepath.Join(dir, "model*.safetensors*"))
-	for _, f := range old {
-		os.Remove(f)
+	// one consistent set. Only names this function writes are touched.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if writtenName.MatchString(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	if len(shards) == 1 {

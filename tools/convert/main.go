@@ -7,8 +7,8 @@
 //
 // A -model that names an existing folder is read from disk. Otherwise it is
 // a Hugging Face hub repository id, downloaded into the hub's cache with
-// resume and SHA-256 verification. HF_ENDPOINT, HF_TOKEN, HF_HOME and
-// HF_HUB_CACHE apply as in huggingface_hub. After writing, the converted model is loaded back and its
+// resume and SHA-256 verification. HF_ENDPOINT, HF_TOKEN, HF_HOME,
+// HF_HUB_CACHE and HF_HUB_OFFLINE apply as in huggingface_hub. After writing, the converted model is loaded back and its
 // logits are compared with the float32 original on a fixed input.
 package main
 
@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/d2vgo/d2v/checkpoint"
 	"github.com/d2vgo/d2v/classifier"
@@ -32,6 +33,18 @@ import (
 	"github.com/d2vgo/d2v/model"
 	"github.com/d2vgo/d2v/quantize"
 )
+
+// maxShardMiB bounds -max-shard-mib; hosts that limit file sizes allow far
+// less.
+const maxShardMiB = 4096
+
+// looksLikePath reports whether a -model value can only be a local path: a
+// hub repository id is "name" or "owner/name" and never starts with "." or
+// "/" or "~", nor has more than one slash.
+func looksLikePath(s string) bool {
+	return strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") || strings.HasPrefix(s, "~") ||
+		strings.Count(s, "/") > 1 || strings.Contains(s, string(filepath.Separator)+string(filepath.Separator))
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -56,18 +69,28 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Error("give -model and -out")
 		return 2
 	}
-	if *shardMiB < 1 {
-		log.Error("invalid -max-shard-mib: must be at least 1", "value", *shardMiB)
+	if *shardMiB < 1 || *shardMiB > maxShardMiB {
+		log.Error("invalid -max-shard-mib: must be between 1 and 4096", "value", *shardMiB)
 		return 2
 	}
 
 	dir := *source
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+	info, statErr := os.Stat(dir)
+	if statErr == nil && !info.IsDir() {
+		log.Error("-model names a file, not a model folder", "model", dir)
+		return 2
+	}
+	if statErr != nil && looksLikePath(dir) {
+		log.Error("model folder not found", "model", dir, "err", statErr)
+		return 1
+	}
+	if statErr != nil {
 		client := hub.NewClientFromEnv()
 		client.Logger = log
 		if !*quiet {
 			client.Progress = hub.NewProgressBar(stderr).Update
 		}
+		var err error
 		dir, err = download(ctx, client, *source, *revision, log)
 		if err != nil {
 			log.Error("download failed", "model", *source, "revision", *revision, "err", err)
@@ -145,8 +168,10 @@ func convert(dir, out, source string, keepFloat32 bool, maxShard int64, log *slo
 	if err != nil {
 		return err
 	}
-	if abs, err := filepath.Abs(out); err == nil {
-		if src, err := filepath.Abs(dir); err == nil && abs == src {
+	// Writing into the source folder would replace the weights being read,
+	// whatever path (symbolic links included) leads there.
+	if outInfo, err := os.Stat(out); err == nil {
+		if srcInfo, err := os.Stat(dir); err == nil && os.SameFile(outInfo, srcInfo) {
 			return errors.New("-out must differ from the model folder")
 		}
 	}

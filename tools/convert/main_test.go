@@ -186,3 +186,51 @@ func TestConvertLocalFolderRejectsMismatchedConfig(t *testing.T) {
 		t.Error("a failed conversion left an output folder")
 	}
 }
+
+func TestConvertRefusesSourceThroughSymlink(t *testing.T) {
+	src := t.TempDir()
+	golden := testshared.Path(t, "golden", "d2v-tiny-224")
+	for _, name := range []string{"config.json", "preprocessor_config.json", "model.safetensors"} {
+		data, _ := os.ReadFile(filepath.Join(golden, name))
+		os.WriteFile(filepath.Join(src, name), data, 0o644)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(src, "model.safetensors"))
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-model", src, "-out", link}, &stderr); code == 0 {
+		t.Error("converting into a symbolic link to the source succeeded")
+	}
+	after, _ := os.ReadFile(filepath.Join(src, "model.safetensors"))
+	if !bytes.Equal(before, after) {
+		t.Error("the source weights changed")
+	}
+}
+
+func TestConvertKeepsUnrelatedFiles(t *testing.T) {
+	out := t.TempDir()
+	keep := []string{"model-original.safetensors", "model.safetensors.bak", "notes.txt"}
+	for _, name := range keep {
+		os.WriteFile(filepath.Join(out, name), []byte("keep me"), 0o644)
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-model", testshared.Path(t, "golden", "d2v-tiny-224"), "-out", out}, &stderr); code != 0 {
+		t.Fatalf("exit code %d: %s", code, stderr.String())
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("%s was removed: %v", name, err)
+		}
+	}
+}
+
+func TestConvertMistypedLocalPath(t *testing.T) {
+	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"-model", "./no/such/folder", "-out", filepath.Join(t.TempDir(), "out")}, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "model folder not found") {
+		t.Errorf("exit code %d, output %q; want a folder-not-found error", code, stderr.String())
+	}
+}
