@@ -245,6 +245,7 @@ function submit(input) {
   work.catch((err) => {
     page.errors.push(err.message);
     ui.showMessage('input-error', err.message);
+    ui.setStatus('The image was not classified. Choose, drop or paste another one.');
   }).finally(async () => {
     busy = false;
     if (page.ready) {

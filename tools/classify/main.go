@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/d2vgo/d2v/classifier"
@@ -43,7 +44,7 @@ func run(args []string, stdout io.Writer) int {
 	top := flags.Int("top", 5, "number of labels to print per image")
 	asJSON := flags.Bool("json", false, "print one JSON object per input with file, every logit, and the top labels")
 	pixelValues := flags.String("pixel-values", "", "classify the float32 pixel_values [N,3,H,W] tensor of this safetensors `file` instead of images")
-	maxPixels := flags.Int("max-pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more than this many pixels")
+	maxPixels := flags.Int("max-pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more than this many pixels (0 or less: the default)")
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: classify -model DIR [flags] IMAGE...\n       classify -model DIR -pixel-values FILE.safetensors\n\nFlags:\n")
 		flags.PrintDefaults()
@@ -72,20 +73,32 @@ func run(args []string, stdout io.Writer) int {
 	}
 	c.MaxPixels = *maxPixels
 
-	print := func(r result) {
+	// printResult writes one result. Logits that are NaN or infinite (from
+	// a broken model or input) are an error, because they have no JSON form
+	// and no meaningful ranking.
+	printResult := func(r result) error {
+		for i, v := range r.Logits {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("logit %d is %v; the model or the input is broken", i, v)
+			}
+		}
 		if *asJSON {
-			js, _ := json.Marshal(r)
+			js, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(stdout, "%s\n", js)
-			return
+			return nil
 		}
 		fmt.Fprintf(stdout, "%s\n", r.File)
 		for _, p := range r.Top {
 			fmt.Fprintf(stdout, "  %6.2f%%  %s (%d)\n", 100*p.Score, p.Label, p.Index)
 		}
+		return nil
 	}
 
 	if *pixelValues != "" {
-		if err := classifyPixelValues(c, *pixelValues, *top, print); err != nil {
+		if err := classifyPixelValues(c, *pixelValues, *top, printResult); err != nil {
 			log.Error("cannot classify pixel values", "file", *pixelValues, "err", err)
 			return 1
 		}
@@ -100,7 +113,10 @@ func run(args []string, stdout io.Writer) int {
 			failed++
 			continue
 		}
-		print(r)
+		if err := printResult(r); err != nil {
+			log.Error("cannot classify image", "file", path, "err", err)
+			failed++
+		}
 	}
 	if failed > 0 {
 		return 1
@@ -128,7 +144,7 @@ func classifyFile(c *classifier.Classifier, path string, top int) (result, error
 	return result{File: path, Logits: r.Logits, Top: r.Top}, nil
 }
 
-func classifyPixelValues(c *classifier.Classifier, path string, top int, print func(result)) error {
+func classifyPixelValues(c *classifier.Classifier, path string, top int, printResult func(result) error) error {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return err
@@ -153,7 +169,9 @@ func classifyPixelValues(c *classifier.Classifier, path string, top int, print f
 	n := len(c.Labels())
 	for b := 0; b < batch; b++ {
 		row := logits[b*n : (b+1)*n]
-		print(result{File: fmt.Sprintf("%s[%d]", path, b), Logits: row, Top: classifier.TopK(row, c.Labels(), top)})
+		if err := printResult(result{File: fmt.Sprintf("%s[%d]", path, b), Logits: row, Top: classifier.TopK(row, c.Labels(), top)}); err != nil {
+			return fmt.Errorf("image %d: %w", b, err)
+		}
 	}
 	return nil
 }

@@ -95,3 +95,19 @@ func TestBadInputsExitNonZero(t *testing.T) {
 		})
 	}
 }
+
+func TestNaNPixelValuesFail(t *testing.T) {
+	dir := testshared.Path(t, "golden", "d2v-tiny-abs-shared")
+	values := make([]float32, 3*32*32)
+	for i := range values {
+		values[i] = float32(math.NaN())
+	}
+	path := filepath.Join(t.TempDir(), "nan.safetensors")
+	if err := safetensors.WriteFile(path, []safetensors.Tensor{safetensors.FromFloat32s("pixel_values", []int{1, 3, 32, 32}, values)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if code := run([]string{"-model", dir, "-json", "-pixel-values", path}, &out); code == 0 {
+		t.Errorf("NaN pixel values gave exit code 0 and output %q", out.String())
+	}
+}

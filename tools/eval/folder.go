@@ -29,7 +29,12 @@ func folderSamples(c *classifier.Classifier, root string) ([]sample, error) {
 	}
 	var classes []string
 	for _, e := range entries {
-		if e.IsDir() {
+		// Hidden folders (.git, .ipynb_checkpoints) are not classes. Stat
+		// follows symbolic links, which class folders often are.
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if info, err := os.Stat(filepath.Join(root, e.Name())); err == nil && info.IsDir() {
 			classes = append(classes, e.Name())
 		}
 	}
@@ -100,7 +105,10 @@ func matchClasses(folders, labels []string) ([]int, error) {
 	}
 	indices := make([]int, len(folders))
 	for i, f := range folders {
-		if n, err := strconv.Atoi(f); err == nil && n >= 0 && n < len(labels) {
+		if n, err := strconv.Atoi(f); err == nil {
+			if n < 0 || n >= len(labels) {
+				return nil, fmt.Errorf("folder %q is not a class index of the model, which has classes 0 to %d", f, len(labels)-1)
+			}
 			indices[i] = n
 			continue
 		}

@@ -24,6 +24,10 @@ import (
 	"github.com/d2vgo/d2v/internal/cli"
 )
 
+// maxBatch bounds -batch: a batch of base-size images needs about 3 MB of
+// activations per image.
+const maxBatch = 1024
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -34,8 +38,8 @@ type summary struct {
 	Dataset      string  `json:"dataset"`
 	Images       int     `json:"images"`
 	Failed       int     `json:"failed"`
-	Top1         float64 `json:"top1_accuracy"`
-	Top5         float64 `json:"top5_accuracy"`
+	Top1         float64 `json:"top1_percent"` // top-1 accuracy in percent
+	Top5         float64 `json:"top5_percent"`
 	Seconds      float64 `json:"seconds"`
 	ImagesPerSec float64 `json:"images_per_second"`
 }
@@ -66,8 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("give -model and exactly one of -fashion-mnist or -images")
 		return 2
 	}
-	if *batch < 1 || *limit < 0 {
-		log.Error("invalid -batch or -limit", "batch", *batch, "limit", *limit)
+	if *batch < 1 || *batch > maxBatch || *limit < 0 {
+		log.Error("invalid -batch or -limit: batch must be 1 to 1024, limit 0 or more", "batch", *batch, "limit", *limit)
 		return 2
 	}
 
@@ -126,6 +130,7 @@ func evaluate(c *classifier.Classifier, samples []sample, batch int, bar *progre
 	size := c.Model.Config.ImageSize
 	imageLen := 3 * size * size
 	numLabels := len(c.Labels())
+	batch = min(batch, len(samples))
 	pixels := make([]float32, 0, batch*imageLen)
 	var labels []int
 	var s summary

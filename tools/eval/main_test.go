@@ -32,7 +32,7 @@ func TestMatchClasses(t *testing.T) {
 		}
 	}
 
-	for _, bad := range [][]string{{"crane"}, {"zebra"}, wordNet[:3]} {
+	for _, bad := range [][]string{{"crane"}, {"zebra"}, {"15"}, wordNet[:3]} {
 		if _, err := matchClasses(bad, labels); err == nil {
 			t.Errorf("matchClasses(%v) succeeded", bad)
 		}

@@ -48,6 +48,10 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("give -out")
 		return 2
 	}
+	if *numLabels < 1 {
+		log.Error("invalid -labels: must be at least 1", "labels", *numLabels)
+		return 2
+	}
 
 	id2label := map[string]string{}
 	if *labelsFile != "" {
