@@ -1,8 +1,6 @@
 module github.com/d2vgo/d2v
 
-go 1.26.8
-
-toolchain go1.27.3
+go 1.27.3
 
 require (
 	github.com/nlpodyssey/gopickle v0.2.0
