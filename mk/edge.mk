@@ -15,7 +15,8 @@ EDGE_BUILD := $(EDGE_DIR)/build
 EDGE_WRANGLER := $(EDGE_DIR)/node_modules/.bin/wrangler
 EDGE_OFFLINE := WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
 EDGE_SHARED ?= $(abspath $(or $(D2V_SHARED),../shared))
-EDGE_FASHION_MNIST := $(EDGE_BUILD)/models/d2v-fashion-mnist
+# The int8 Fashion-MNIST model that the repository ships for the web page.
+EDGE_FASHION_MNIST := www/models/fashion-mnist
 EDGE_FIXTURES := $(EDGE_BUILD)/fixtures
 
 # Model served by `make edge`: a folder written by tools/convert, stored in
@@ -40,10 +41,8 @@ $(EDGE_WRANGLER): $(EDGE_DIR)/package.json $(EDGE_DIR)/package-lock.json
 	npm ci --prefix $(EDGE_DIR) --no-audit --no-fund
 	touch $@
 
-# Converted again on every run: it takes a second and follows changes of
-# the model format.
 edge-fashion-mnist:
-	$(GO) run ./tools/convert -model $(EDGE_SHARED)/golden/d2v-fashion-mnist -out $(EDGE_FASHION_MNIST) -quiet
+	@test -f $(EDGE_FASHION_MNIST)/model.safetensors || { echo "$(EDGE_FASHION_MNIST) is missing; run make web-models"; exit 1; }
 
 edge-random-base:
 	@if [ ! -f $(EDGE_BUILD)/models/random-base/model.safetensors.index.json ]; then \

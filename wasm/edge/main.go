@@ -34,8 +34,11 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"syscall/js"
+
+	"github.com/d2vgo/d2v/classifier"
 
 	"github.com/d2vgo/d2v/wasm/edge/server"
 )
@@ -45,6 +48,9 @@ import (
 const registerFunction = "__d2vEdgeRegister"
 
 func main() {
+	// The weights stay live for the isolate's lifetime, so a low collector
+	// target keeps garbage from growing toward the 128 MB isolate limit.
+	debug.SetGCPercent(classifier.GCPercent)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	instance, _ := strconv.Atoi(os.Getenv("D2V_EDGE_INSTANCE"))
 
