@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -77,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := flags.Int("runs", 3, "timed runs per image after one warm-up run")
 	threads := flags.Int("threads", 0, "GOMAXPROCS (0: leave as is)")
 	asJSON := flags.Bool("json", false, "print JSON")
+	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the native run to `file`")
 	chromium := flags.Bool("chromium", false, "measure the web page in headless Chromium, SIMD and scalar builds")
 	gcPercent := flags.Int("gogc", classifier.GCPercent, "garbage collector target percentage, as GOGC; the default is what the WebAssembly builds use")
 	if err := flags.Parse(args); err != nil {
@@ -105,6 +107,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	debug.SetGCPercent(*gcPercent)
 	if *threads > 0 {
 		runtime.GOMAXPROCS(*threads)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Error("cannot create profile", "err", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Error("cannot start profile", "err", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	images := make([][]byte, flags.NArg())
 	for i, path := range flags.Args() {
