@@ -41,3 +41,41 @@ func TestInt8LogitsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenQuantizesLikeConvert checks that a Hugging Face folder opened with
+// the default options runs int8 weights identical to a converted copy.
+func TestOpenQuantizesLikeConvert(t *testing.T) {
+	src := testshared.Path(t, "golden", "d2v-tiny-224")
+	converted := t.TempDir()
+	convertTo(t, src, converted)
+	onLoad, err := Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFiles, err := Open(converted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference, err := OpenWithOptions(src, Options{Float32: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := onLoad.Model.Config.ImageSize
+	pixels := make([]float32, 3*size*size)
+	for i := range pixels {
+		pixels[i] = float32(i%97)/48.5 - 1
+	}
+	a, _ := onLoad.Logits(pixels, 1)
+	b, _ := fromFiles.Logits(pixels, 1)
+	f, _ := reference.Logits(pixels, 1)
+	differsFromFloat32 := false
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("logit %d: %g quantized on load, %g from converted files", i, a[i], b[i])
+		}
+		differsFromFloat32 = differsFromFloat32 || a[i] != f[i]
+	}
+	if !differsFromFloat32 {
+		t.Error("the default model gives exactly the float32 logits, so it was not quantized")
+	}
+}

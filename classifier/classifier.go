@@ -34,14 +34,28 @@ type Classifier struct {
 	MaxPixels int
 }
 
+// Options changes how Open holds a model.
+type Options struct {
+	// Float32 keeps float weights as stored, the reference for comparisons
+	// with transformers. By default they are quantized to int8 while
+	// loading, as tools/convert would, so every model runs the int8 kernels.
+	Float32 bool
+}
+
 // Open loads a Hugging Face model folder (config.json,
 // preprocessor_config.json and weights) or a converted int8 or float32
-// folder, which has the same files.
+// folder, which has the same files. Float weights are quantized to int8;
+// OpenWithOptions can keep them float32.
 func Open(dir string) (*Classifier, error) {
+	return OpenWithOptions(dir, Options{})
+}
+
+// OpenWithOptions is Open with options.
+func OpenWithOptions(dir string, opts Options) (*Classifier, error) {
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
 		return nil, fmt.Errorf("%s is not a model folder: %w", dir, err)
 	}
-	m, err := model.Load(dir)
+	m, err := model.LoadWithOptions(dir, model.Options{Int8: !opts.Float32})
 	if err != nil {
 		return nil, err
 	}

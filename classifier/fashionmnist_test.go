@@ -116,7 +116,7 @@ func TestFashionMNIST(t *testing.T) {
 	}
 	refAccuracy := 100 * float64(refCorrect) / float64(n)
 
-	float32Model, err := Open(dir)
+	float32Model, err := OpenWithOptions(dir, Options{Float32: true})
 	if err != nil {
 		t.Fatal(err)
 	}

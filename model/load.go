@@ -11,8 +11,23 @@ import (
 	"github.com/d2vgo/d2v/safetensors"
 )
 
-// Load reads config.json and the weights in dir and builds the model.
+// Options changes how a model holds its weights.
+type Options struct {
+	// Int8 quantizes float Linear and patch-embedding weights per output
+	// channel while loading, exactly as tools/convert does, so that the
+	// model runs the int8 kernels. Weights that are already int8 stay as
+	// they are.
+	Int8 bool
+}
+
+// Load reads config.json and the weights in dir and builds the model with
+// the weights as stored.
 func Load(dir string) (*Model, error) {
+	return LoadWithOptions(dir, Options{})
+}
+
+// LoadWithOptions is Load with options.
+func LoadWithOptions(dir string, opts Options) (*Model, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -21,7 +36,7 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(cfg, ckpt)
+	m, err := NewWithOptions(cfg, ckpt, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
@@ -42,6 +57,7 @@ func prefix(modelType string) string {
 type tensorReader struct {
 	ckpt *checkpoint.Checkpoint
 	used map[string]bool
+	int8 bool // quantize float Linear weights
 }
 
 func (r *tensorReader) get(name string, shape ...int) (safetensors.Tensor, error) {
@@ -108,6 +124,10 @@ func (r *tensorReader) linear(name string, out, in int, withBias bool, weightSha
 	if err != nil {
 		return nil, err
 	}
+	if r.int8 {
+		q, scale := quantize.Channel(weight, out, in)
+		return quantize.NewLinear(q, scale, bias, out, in)
+	}
 	return NewDenseLinear(weight, bias, out, in)
 }
 
@@ -157,7 +177,12 @@ func (r *tensorReader) relativePositionBias(name string, cfg Config, index []int
 // in the checkpoint must be used, so a config that does not match its
 // weights is an error rather than a silently wrong model.
 func New(cfg Config, ckpt *checkpoint.Checkpoint) (*Model, error) {
-	r := &tensorReader{ckpt: ckpt, used: map[string]bool{}}
+	return NewWithOptions(cfg, ckpt, Options{})
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(cfg Config, ckpt *checkpoint.Checkpoint, opts Options) (*Model, error) {
+	r := &tensorReader{ckpt: ckpt, used: map[string]bool{}, int8: opts.Int8}
 	p := prefix(cfg.ModelType)
 	D := cfg.HiddenSize
 	P := cfg.PatchSize

@@ -72,7 +72,7 @@ func TestConvertedGoldenCases(t *testing.T) {
 	for _, name := range []string{"d2v-tiny-224", "d2v-tiny-abs-shared", "beit-tiny-224", "d2v-tiny-224-legacy-keys"} {
 		for _, float32 := range []bool{true, false} {
 			src, out := convertCase(t, name, quantize.WriteOptions{Float32: float32})
-			c, err := classifier.Open(out)
+			c, err := classifier.OpenWithOptions(out, classifier.Options{Float32: float32})
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}

@@ -78,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := flags.Int("runs", 3, "timed runs per image after one warm-up run")
 	threads := flags.Int("threads", 0, "GOMAXPROCS (0: leave as is)")
 	asJSON := flags.Bool("json", false, "print JSON")
+	keepFloat32 := flags.Bool("float32", false, "run float weights as stored instead of quantizing them to int8 while loading")
 	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the native run to `file`")
 	chromium := flags.Bool("chromium", false, "measure the web page in headless Chromium, SIMD and scalar builds")
 	gcPercent := flags.Int("gogc", classifier.GCPercent, "garbage collector target percentage, as GOGC; the default is what the WebAssembly builds use")
@@ -138,7 +139,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var reports []report
 	var reference [][]float32
 	for i, dir := range models {
-		r, logits, err := measure(dir, images, *runs)
+		r, logits, err := measure(dir, images, *runs, classifier.Options{Float32: *keepFloat32})
 		if err != nil {
 			log.Error("benchmark failed", "model", dir, "err", err)
 			return 1
@@ -171,7 +172,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // measure loads a model, classifies every image runs+1 times, and samples
 // the heap after each step.
-func measure(dir string, images [][]byte, runs int) (report, [][]float32, error) {
+func measure(dir string, images [][]byte, runs int, opts classifier.Options) (report, [][]float32, error) {
 	r := report{Model: dir}
 	var err error
 	if r.FileBytes, err = modelBytes(dir); err != nil {
@@ -183,7 +184,7 @@ func measure(dir string, images [][]byte, runs int) (report, [][]float32, error)
 	baseline := sampler.sample()
 
 	start := time.Now()
-	c, err := classifier.Open(dir)
+	c, err := classifier.OpenWithOptions(dir, opts)
 	if err != nil {
 		return r, nil, err
 	}

@@ -44,6 +44,7 @@ func run(args []string, stdout io.Writer) int {
 	top := flags.Int("top", 5, "number of labels to print per image")
 	asJSON := flags.Bool("json", false, "print one JSON object per input with file, every logit, and the top labels")
 	pixelValues := flags.String("pixel-values", "", "classify the float32 pixel_values [N,3,H,W] tensor of this safetensors `file` instead of images")
+	keepFloat32 := flags.Bool("float32", false, "run float weights as stored instead of quantizing them to int8 while loading (the reference for comparisons with transformers)")
 	maxPixels := flags.Int("max-pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more than this many pixels (0 or less: the default)")
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: classify -model DIR [flags] IMAGE...\n       classify -model DIR -pixel-values FILE.safetensors\n\nFlags:\n")
@@ -66,7 +67,7 @@ func run(args []string, stdout io.Writer) int {
 		return 2
 	}
 
-	c, err := classifier.Open(*modelDir)
+	c, err := classifier.OpenWithOptions(*modelDir, classifier.Options{Float32: *keepFloat32})
 	if err != nil {
 		log.Error("cannot load model", "model", *modelDir, "err", err)
 		return 1

@@ -17,7 +17,7 @@ import (
 func TestPixelValuesJSONMatchesTransformers(t *testing.T) {
 	dir := testshared.Path(t, "golden", "d2v-tiny-abs-shared")
 	var out bytes.Buffer
-	if code := run([]string{"-model", dir, "-json", "-top", "3", "-pixel-values", filepath.Join(dir, "inputs.safetensors")}, &out); code != 0 {
+	if code := run([]string{"-model", dir, "-float32", "-json", "-top", "3", "-pixel-values", filepath.Join(dir, "inputs.safetensors")}, &out); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	expected, err := safetensors.ReadFile(filepath.Join(dir, "expected.safetensors"))

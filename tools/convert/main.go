@@ -192,7 +192,7 @@ func convert(dir, out, source string, keepFloat32 bool, maxShard int64, log *slo
 	}
 	log.Info("wrote model", "out", out, "files", len(files), "bytes", total)
 
-	converted, err := classifier.Open(out)
+	converted, err := classifier.OpenWithOptions(out, classifier.Options{Float32: keepFloat32})
 	if err != nil {
 		return fmt.Errorf("reloading the converted model: %w", err)
 	}

@@ -112,7 +112,7 @@ func TestConvertFromHub(t *testing.T) {
 
 	// The float32 conversion keeps transformers' logits within 1e-4.
 	src := testshared.Path(t, "golden", "d2v-tiny-224-legacy-keys")
-	c, err := classifier.Open(out)
+	c, err := classifier.OpenWithOptions(out, classifier.Options{Float32: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	limit := flags.Int("limit", 0, "evaluate only the first N images (0: all)")
 	batch := flags.Int("batch", 16, "images per forward pass")
 	asJSON := flags.Bool("json", false, "print the summary as JSON")
+	keepFloat32 := flags.Bool("float32", false, "run float weights as stored instead of quantizing them to int8 while loading")
 	noProgress := flags.Bool("quiet", false, "do not draw the progress bar")
 	if err := flags.Parse(args); err != nil {
 		return 2
@@ -75,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	c, err := classifier.Open(*modelDir)
+	c, err := classifier.OpenWithOptions(*modelDir, classifier.Options{Float32: *keepFloat32})
 	if err != nil {
 		log.Error("cannot load model", "model", *modelDir, "err", err)
 		return 1
