@@ -4,7 +4,8 @@
 //	go run ./tools/classify -model DIR [-top N] [-json] IMAGE...
 //	go run ./tools/classify -model DIR -pixel-values FILE.safetensors
 //
-// DIR is a Hugging Face model folder or one written by tools/convert. With
+// DIR is a Hugging Face model folder or one written by tools/convert. Float
+// weights are quantized to int8 while loading unless -float32 is given. With
 // -pixel-values, the float32 pixel_values tensor [N, 3, H, W] of a
 // safetensors file is classified as is, skipping image preprocessing, which
 // is how outputs are compared with transformers.
