@@ -176,7 +176,7 @@ type torchTensor struct {
 	stride  []int
 }
 
-// rebuildTensor stands in for torch._utils._rebuild_tensor_v2(storage,
+// rebuildTensor replaces torch._utils._rebuild_tensor_v2(storage,
 // storage_offset, size, stride, requires_grad, backward_hooks[, metadata]).
 type rebuildTensor struct{}
 
@@ -194,7 +194,7 @@ func (rebuildTensor) Call(args ...any) (any, error) {
 	return &torchTensor{storage: storage, offset: offset, shape: shape, stride: stride}, nil
 }
 
-// rebuildParameter stands in for torch._utils._rebuild_parameter(data,
+// rebuildParameter replaces torch._utils._rebuild_parameter(data,
 // requires_grad, backward_hooks): a parameter is its tensor.
 type rebuildParameter struct{}
 
@@ -259,10 +259,10 @@ func stateDictEntries(root any) ([]namedTensor, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("the pickle holds a %T, not a state dict", root)
+		return nil, fmt.Errorf("the pickle contains a %T, not a state dict", root)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("the state dict holds no tensors")
+		return nil, fmt.Errorf("the state dict contains no tensors")
 	}
 	return out, nil
 }

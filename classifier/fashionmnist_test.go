@@ -2,11 +2,9 @@ package classifier
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/d2vgo/d2v/checkpoint"
 	"github.com/d2vgo/d2v/dataset/fashionmnist"
 	"github.com/d2vgo/d2v/internal/testshared"
 	"github.com/d2vgo/d2v/quantize"
@@ -162,19 +160,7 @@ func TestFashionMNIST(t *testing.T) {
 // convertTo writes the int8 conversion of the model in src to dst.
 func convertTo(t *testing.T, src, dst string) {
 	t.Helper()
-	configJSON, err := os.ReadFile(filepath.Join(src, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	processorJSON, err := os.ReadFile(filepath.Join(src, "preprocessor_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := checkpoint.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := quantize.Write(dst, configJSON, processorJSON, ckpt, quantize.WriteOptions{}); err != nil {
+	if _, err := quantize.WriteFolder(src, dst, quantize.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"sort"
 )
 
-// Prediction is one class of a top-k answer, in the shape of transformers'
+// Prediction is one class of a top-k result, in the shape of transformers'
 // image-classification pipeline.
 type Prediction struct {
 	Index int     `json:"index"`

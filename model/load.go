@@ -242,7 +242,7 @@ func NewWithOptions(cfg Config, ckpt *checkpoint.Checkpoint, opts Options) (*Mod
 	}
 
 	if extra := r.unused(); len(extra) > 0 {
-		return nil, fmt.Errorf("checkpoint holds %d tensors the config does not use, such as %s; check num_hidden_layers and the flags use_mean_pooling, use_absolute_position_embeddings, use_relative_position_bias, use_shared_relative_position_bias and layer_scale_init_value", len(extra), quoteAll(extra[:min(3, len(extra))]))
+		return nil, fmt.Errorf("checkpoint contains %d tensors the config does not use, such as %s; check num_hidden_layers and the flags use_mean_pooling, use_absolute_position_embeddings, use_relative_position_bias, use_shared_relative_position_bias and layer_scale_init_value", len(extra), quoteAll(extra[:min(3, len(extra))]))
 	}
 	return m, nil
 }
@@ -253,6 +253,7 @@ func (r *tensorReader) layer(l *Layer, p string, cfg Config, index []int32) erro
 	if l.LayernormBefore, err = r.layerNormParams(p+"layernorm_before", D); err != nil {
 		return err
 	}
+
 	a := p + "attention.attention."
 	if l.Attention.Query, err = r.linear(a+"query", D, D, true); err != nil {
 		return err
@@ -269,9 +270,11 @@ func (r *tensorReader) layer(l *Layer, p string, cfg Config, index []int32) erro
 			return err
 		}
 	}
+
 	if l.Attention.Output, err = r.linear(p+"attention.output.dense", D, D, true); err != nil {
 		return err
 	}
+
 	if cfg.HasLayerScale() {
 		if l.Lambda1, err = r.float32s(p+"lambda_1", D); err != nil {
 			return err
@@ -280,6 +283,7 @@ func (r *tensorReader) layer(l *Layer, p string, cfg Config, index []int32) erro
 			return err
 		}
 	}
+
 	if l.LayernormAfter, err = r.layerNormParams(p+"layernorm_after", D); err != nil {
 		return err
 	}

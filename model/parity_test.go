@@ -134,7 +134,7 @@ func compare(t *testing.T, name string, got, want []float32) {
 }
 
 // TestSmallerBatchAfterLargerBatch checks that a workspace left by a
-// larger batch gives the same answer as a fresh one.
+// larger batch gives the same logits as a fresh one.
 func TestSmallerBatchAfterLargerBatch(t *testing.T) {
 	dir := testshared.Path(t, "golden", "d2v-tiny-224")
 	m := loadCase(t, dir, "")

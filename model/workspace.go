@@ -47,7 +47,7 @@ type headWorker struct {
 	kernels kernels.Workspace
 }
 
-// headJob asks a head worker for its share of one layer's attention heads.
+// headJob is a head worker's share of one layer's attention heads.
 type headJob struct {
 	attention       *SelfAttention
 	shared          *RelativePositionBias

@@ -124,7 +124,7 @@ func (o Options) PixelValuesInto(dst []float32, img *RGB) error {
 	}
 	width, height := o.OutputSize(img.Width, img.Height)
 	if want, ok := pixelBytes(width, height, 3); !ok || len(dst) != want {
-		return fmt.Errorf("preprocess: destination holds %d values, want 3*%d*%d", len(dst), height, width)
+		return fmt.Errorf("preprocess: destination has %d values, want 3*%d*%d", len(dst), height, width)
 	}
 
 	if o.Resize {

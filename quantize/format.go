@@ -187,3 +187,22 @@ func Configs(meta map[string]string) (configJSON, preprocessorJSON []byte, err e
 	}
 	return []byte(meta[MetaConfig]), []byte(meta[MetaPreprocessor]), nil
 }
+
+// WriteFolder converts the Hugging Face model folder src into dst with
+// Write, reading config.json, preprocessor_config.json and the weights
+// from src.
+func WriteFolder(src, dst string, opts WriteOptions) ([]string, error) {
+	configJSON, err := os.ReadFile(filepath.Join(src, "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	processorJSON, err := os.ReadFile(filepath.Join(src, "preprocessor_config.json"))
+	if err != nil {
+		return nil, err
+	}
+	ckpt, err := checkpoint.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	return Write(dst, configJSON, processorJSON, ckpt, opts)
+}

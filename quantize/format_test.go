@@ -15,24 +15,12 @@ import (
 	"github.com/d2vgo/d2v/safetensors"
 )
 
-// convertCase converts a golden model folder with Write.
+// convertCase converts a golden model folder with WriteFolder.
 func convertCase(t *testing.T, name string, opts quantize.WriteOptions) (src, out string) {
 	t.Helper()
 	src = testshared.Path(t, "golden", name)
-	configJSON, err := os.ReadFile(filepath.Join(src, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	processorJSON, err := os.ReadFile(filepath.Join(src, "preprocessor_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := checkpoint.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out = t.TempDir()
-	if _, err := quantize.Write(out, configJSON, processorJSON, ckpt, opts); err != nil {
+	if _, err := quantize.WriteFolder(src, out, opts); err != nil {
 		t.Fatal(err)
 	}
 	return src, out

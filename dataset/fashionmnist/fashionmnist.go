@@ -11,7 +11,7 @@ import (
 	"github.com/d2vgo/d2v/preprocess"
 )
 
-// DefaultDir is where Debian's dataset-fashion-mnist package puts the files.
+// DefaultDir is the folder of Debian's dataset-fashion-mnist package.
 const DefaultDir = "/usr/share/datasets/fashion-mnist"
 
 // Image side in pixels.

@@ -22,7 +22,7 @@ func Dir(t testing.TB) string {
 		dir = filepath.Join(root, "..", "shared")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "golden")); err != nil {
-		t.Fatalf("reference fixtures not found in %s (set D2V_SHARED to the folder that holds golden/ and images/): %v", dir, err)
+		t.Fatalf("reference fixtures not found in %s (set D2V_SHARED to the folder that contains golden/ and images/): %v", dir, err)
 	}
 	return dir
 }

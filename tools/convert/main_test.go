@@ -24,8 +24,8 @@ import (
 const fakeCommit = "0123456789abcdef0123456789abcdef01234567"
 
 // fakeHub serves one repository the way the Hugging Face hub's resolve
-// endpoint does: large files respond with a redirect to a second path (the
-// CDN) and announce their SHA-256 in X-Linked-Etag; small files are served
+// endpoint does. Large files respond with a redirect to a second path (the
+// CDN) and announce their SHA-256 in X-Linked-Etag. Small files are served
 // directly with their git blob id as ETag.
 type fakeHub struct {
 	repo  string

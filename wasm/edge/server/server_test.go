@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d2vgo/d2v/checkpoint"
 	"github.com/d2vgo/d2v/classifier"
 	"github.com/d2vgo/d2v/internal/testshared"
 	"github.com/d2vgo/d2v/quantize"
@@ -29,21 +28,9 @@ import (
 func convertFashionMNIST(t *testing.T) string {
 	t.Helper()
 	src := testshared.Path(t, "golden", "d2v-fashion-mnist")
-	configJSON, err := os.ReadFile(filepath.Join(src, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	processorJSON, err := os.ReadFile(filepath.Join(src, "preprocessor_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := checkpoint.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := t.TempDir()
-	_, err = quantize.Write(out, configJSON, processorJSON, ckpt, quantize.WriteOptions{MaxShardBytes: 64 << 10, SourceModel: "golden/d2v-fashion-mnist"})
-	if err != nil {
+	opts := quantize.WriteOptions{MaxShardBytes: 64 << 10, SourceModel: "golden/d2v-fashion-mnist"}
+	if _, err := quantize.WriteFolder(src, out, opts); err != nil {
 		t.Fatal(err)
 	}
 	return out
