@@ -59,6 +59,9 @@ func selectVariant(name string) bool {
 	return false
 }
 
+// int8ActivationLevels is 0: these variants multiply float32 activations.
+const int8ActivationLevels = 0
+
 func int8ChannelAlign() int { return 4 }
 
 func floatRowAlign() int {

@@ -270,3 +270,20 @@ func softmaxSIMD128(x []float32) {
 		x[i] *= inv
 	}
 }
+
+// maxAbsSIMD128 returns the largest |x[i]|, 0 for an empty x, and NaN when
+// x holds a NaN: f32x4.max propagates NaN.
+func maxAbsSIMD128(x []float32) float32 {
+	var m archsimd.Float32x4
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		m = m.Max(load4s(x[i:]).Abs())
+	}
+	var lanes [4]float32
+	m.StoreArray(&lanes)
+	largest := max(lanes[0], lanes[1], lanes[2], lanes[3])
+	for _, v := range x[i:] {
+		largest = max(largest, float32(math.Abs(float64(v))))
+	}
+	return largest
+}

@@ -92,6 +92,22 @@ func referenceMatMulInt8(x []float32, w []int8, scale, bias []float32, rows, in,
 	return want, magnitude
 }
 
+// quantizationTolerance bounds the error that rounding activations to
+// int8ActivationLevels steps adds to element (r, o) of MatMulInt8: half a
+// step of the largest |x| in row r, times Σ_k |w[o, k]·scale[o]|. It is 0
+// for the variants that multiply float32 activations.
+func quantizationTolerance(x []float32, w []int8, scale []float32, in, r, o int) float64 {
+	if int8ActivationLevels == 0 {
+		return 0
+	}
+	var largest, weights float64
+	for k := 0; k < in; k++ {
+		largest = max(largest, math.Abs(float64(x[r*in+k])))
+		weights += math.Abs(float64(w[o*in+k]) * float64(scale[o]))
+	}
+	return 0.5 * largest / int8ActivationLevels * weights
+}
+
 func TestMatMulInt8MatchesReference(t *testing.T) {
 	shapes := []struct{ rows, in, out int }{
 		{1, 1, 1}, {3, 5, 7}, {2, 3, 4}, {5, 16, 9}, {4, 17, 8},
@@ -117,7 +133,8 @@ func TestMatMulInt8MatchesReference(t *testing.T) {
 					ws.MatMulInt8(dst, x, w, scale, b, s.rows, s.in, s.out)
 					want, magnitude := referenceMatMulInt8(x, w, scale, b, s.rows, s.in, s.out)
 					for i := range dst {
-						if d := math.Abs(float64(dst[i]) - want[i]); d > sumTolerance(s.in, magnitude[i]) {
+						tolerance := sumTolerance(s.in, magnitude[i]) + quantizationTolerance(x, w, scale, s.in, i/s.out, i%s.out)
+						if d := math.Abs(float64(dst[i]) - want[i]); d > tolerance {
 							t.Fatalf("GOMAXPROCS=%d rows=%d in=%d out=%d bias=%v: element %d (row %d, channel %d) is %g, want %g",
 								procs, s.rows, s.in, s.out, withBias, i, i/s.out, i%s.out, dst[i], want[i])
 						}

@@ -42,8 +42,9 @@ func MatMulInt8(dst, x []float32, w []int8, scale, bias []float32, rows, in, out
 }
 
 // MatMulInt8 computes dst[r, o] = scale[o]·Σ_k x[r, k]·w[o, k] + bias[o] as
-// the package-level MatMulInt8 does. Sums accumulate in float32, and
-// activations are never quantized.
+// the package-level MatMulInt8 does. Sums accumulate in float32, except in
+// the wasm-simd128 variant, which rounds x to int16 and sums in int32 (see
+// the package documentation).
 //
 // Large products are split by output channel over GOMAXPROCS goroutines,
 // except under GOARCH=wasm, which runs on one thread.

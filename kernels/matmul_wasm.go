@@ -3,54 +3,71 @@
 package kernels
 
 import (
+	"math"
 	"simd/archsimd"
 	"unsafe"
 )
 
-// The WebAssembly products are computed in outer-product form: a tile of 4
-// rows × 8 columns of the result stays in eight 4-lane accumulators, and
-// each step along k adds a[row][q] (broadcast) times b[q][8 columns]. Both
-// operands are first repacked so that each step reads them contiguously:
-// the rows of a in groups of four interleaved along k ([k][4]), and b in
-// panels of eight columns ([k][8]). This form needs no horizontal sums. Under
-// Node 20 its 4×8 kernel ran at about 30 GFLOP/s and a 2×4 dot-product
-// kernel, the form of the amd64 kernels, at about 26.
-
+// The WebAssembly products are computed in outer-product form: a tile of 6
+// rows × 8 columns of the result stays in twelve 4-lane accumulators, and
+// each step along k adds a[row][q] times b[q][8 columns]. Both operands are
+// first repacked so that each step reads them contiguously: b in panels of
+// eight columns ([k][8]), and the rows of a in groups of six with each value
+// repeated in all four lanes ([k][6][4]).
+//
+// The repetition replaces a broadcast per row and step with a plain load.
+// V8 compiles f32x4.splat to a shuffle on x86, which competes with the
+// additions for the same execution ports; a load does not. Under Node 20 on
+// an Intel Xeon the 6×8 kernel with repeated rows ran at 35 GFLOP/s with
+// its operands in cache, a 4×8 kernel with broadcasts at 26.
 const (
-	wasmTileRows = 4
+	wasmTileRows = 6
 	wasmTileCols = 8
+	// wasmGroupSize is the number of float32 values that one step along k
+	// reads from a packed row group: six rows of four lanes.
+	wasmGroupSize = wasmTileRows * 4
 	// wasmKBlock is the depth of the blocks into which MatMulInt8 splits
-	// k: a panel of 768×8 float32 weights is 24 KiB, which stays in a
-	// 32 KiB L1 data cache while all row groups of x stream past it. Under
-	// Node 20 on an Intel Xeon, 768 ran 5% faster than 256, which adds
-	// partial sums into dst three times as often.
-	wasmKBlock = 768
+	// k. One block of x in the repeated layout is 198 rows × 256 × 16
+	// bytes = 0.8 MB, which stays in a 2 MB L2 cache while all weight
+	// panels pass it; one panel of 256×8 float32 weights is 8 KiB.
+	wasmKBlock = 256
 )
 
-func prepareInt8(p *int8Product, ws *Workspace) {
-	groups := (p.rows + wasmTileRows - 1) / wasmTileRows
-	p.packedX = grow(&ws.shared, groups*p.in*wasmTileRows)
-	packRows4(p.packedX, p.x, p.rows, p.in, p.in)
-}
+// prepareInt8 does nothing: each job quantizes x one k block at a time.
+func prepareInt8(*int8Product, *Workspace) {}
 
-// int8Range computes output channels [from, to) of p.
+// int8Range computes output channels [from, to) of p with int16 products:
+// each k block of each row of x is quantized to int16 with its own scale
+// (int8ActivationLevels steps from zero to the largest magnitude), the
+// weights are widened to int16, and dotKernel6x8 sums the products in int32
+// with i32x4.dot_i16x8_s, which multiplies and adds eight pairs in one
+// instruction. A block of wasmKBlock products of at most 32767·127 in
+// magnitude sums to less than 2³¹, so the int32 sums cannot overflow.
 func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	in, out, rows := p.in, p.out, p.rows
-	panel := grow(scratch, min(in, wasmKBlock)*wasmTileCols)
-	var tile [wasmTileRows * wasmTileCols]float32
+	groups := (rows + wasmTileRows - 1) / wasmTileRows
+	maxPairs := (min(in, wasmKBlock) + 1) / 2
+	buf := grow(scratch, maxPairs*wasmTileCols+groups*wasmGroupSize*maxPairs+groups*wasmTileRows)
+	words := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf))
+	panel := words[:maxPairs*wasmTileCols]
+	packedX := words[len(panel) : len(panel)+groups*wasmGroupSize*maxPairs]
+	rowScale := buf[len(panel)+len(packedX):][:groups*wasmTileRows]
+	var tile [wasmTileRows * wasmTileCols]int32
 
 	for k0 := 0; k0 < in; k0 += wasmKBlock {
 		kb := min(wasmKBlock, in-k0)
+		pairs := (kb + 1) / 2
 		first := k0 == 0
+		quantizeRowGroups(packedX, rowScale, p.x, rows, in, k0, kb)
 		for o := from; o < to; o += wasmTileCols {
 			channels := min(wasmTileCols, to-o)
-			b := panel[:kb*wasmTileCols]
-			packInt8Panel(b, p.w, in, o, channels, k0)
-			for r := 0; r < rows; r += wasmTileRows {
-				start := (r*in + k0*wasmTileRows)
-				a := p.packedX[start : start+kb*wasmTileRows]
-				kernel4x8(kb, a, b, &tile)
-				accumulateTile4x8(p.dst[r*out+o:], out, &tile, min(wasmTileRows, rows-r), channels, first)
+			b := panel[:pairs*wasmTileCols]
+			packInt16Panel(b, p.w, in, o, channels, k0, kb)
+			for g := range groups {
+				r := g * wasmTileRows
+				a := packedX[g*pairs*wasmGroupSize : (g+1)*pairs*wasmGroupSize]
+				dotKernel6x8(pairs, &a[0], &b[0], &tile)
+				accumulateIntTile(p.dst[r*out+o:], out, &tile, rowScale[r:r+wasmTileRows], min(wasmTileRows, rows-r), channels, first)
 			}
 		}
 	}
@@ -59,51 +76,174 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	if p.bias != nil {
 		bias = p.bias[from:to]
 	}
-	for r := 0; r < rows; r++ {
+	for r := range rows {
 		scaleBiasSIMD128(p.dst[r*out+from:r*out+to], p.scale[from:to], bias)
+	}
+}
+
+// int8ActivationLevels is the largest int16 value that int8Range gives an
+// activation: the one of largest magnitude in its row and k block.
+const int8ActivationLevels = 32767
+
+//go:noescape
+func dotKernel6x8(pairs int, a, b *int32, tile *[wasmTileRows * wasmTileCols]int32)
+
+// quantizeRowGroups rounds columns [k0, k0+kb) of the rows of x, whose rows
+// start ld elements apart, to int16 and stores them in groups of six rows,
+// two columns per int32 word (the even column in the low half), each word
+// repeated in four lanes: dst[((g·pairs + p)·6 + i)·4 + lane] holds
+// x[6g+i, k0+2p] and x[6g+i, k0+2p+1], where pairs = ⌈kb/2⌉. scale[r] is the
+// value of one int16 step of row r. Rows past rows, and the odd column past
+// kb, are zero. A row with an infinite or NaN value gets scale NaN, so that
+// its results are NaN as in float32.
+func quantizeRowGroups(dst []int32, scale, x []float32, rows, ld, k0, kb int) {
+	pairs := (kb + 1) / 2
+	groups := (rows + wasmTileRows - 1) / wasmTileRows
+	for r := range groups * wasmTileRows {
+		g, i := r/wasmTileRows, r%wasmTileRows
+		block := dst[g*pairs*wasmGroupSize : (g+1)*pairs*wasmGroupSize]
+		if r >= rows {
+			scale[r] = 0
+			for q := range pairs {
+				archsimd.Int32x4{}.StoreArray((*[4]int32)(block[(q*wasmTileRows+i)*4:]))
+			}
+			continue
+		}
+		row := x[r*ld+k0 : r*ld+k0+kb]
+		largest := maxAbsSIMD128(row)
+		switch {
+		case largest == 0:
+			scale[r] = 0
+		case largest <= math.MaxFloat32:
+			scale[r] = largest / int8ActivationLevels
+		default:
+			scale[r] = float32(math.NaN())
+			largest = 0
+		}
+		inv := float32(0)
+		if largest > 0 {
+			inv = int8ActivationLevels / largest
+		}
+		for q := range pairs {
+			lo := roundToInt16(row[2*q] * inv)
+			hi := int32(0)
+			if 2*q+1 < kb {
+				hi = roundToInt16(row[2*q+1] * inv)
+			}
+			word := int32(uint32(uint16(lo)) | uint32(hi)<<16)
+			archsimd.BroadcastInt32x4(word).StoreArray((*[4]int32)(block[(q*wasmTileRows+i)*4:]))
+		}
+	}
+}
+
+// roundToInt16 rounds v, whose magnitude is at most int8ActivationLevels
+// plus rounding error, half away from zero and clamps it to that range.
+func roundToInt16(v float32) int32 {
+	if v < 0 {
+		return max(int32(v-0.5), -int8ActivationLevels)
+	}
+	return min(int32(v+0.5), int8ActivationLevels)
+}
+
+// packInt16Panel widens the k block [k0, k0+kb) of the int8 weight rows o,
+// …, o+7 of w [·, in] to int16, two columns per int32 word as in
+// quantizeRowGroups: dst[p·8 + j] holds w[o+j, k0+2p] and w[o+j, k0+2p+1].
+// Channels past o+channels and the odd column past kb are zero.
+func packInt16Panel(dst []int32, w []int8, in, o, channels, k0, kb int) {
+	pairs := (kb + 1) / 2
+	for j := range wasmTileCols {
+		if j >= channels {
+			for q := range pairs {
+				dst[q*wasmTileCols+j] = 0
+			}
+			continue
+		}
+		row := w[(o+j)*in+k0 : (o+j)*in+k0+kb]
+		q := 0
+		for ; 2*q+1 < kb; q++ {
+			dst[q*wasmTileCols+j] = int32(uint32(uint16(int16(row[2*q]))) | uint32(int32(row[2*q+1]))<<16)
+		}
+		if q < pairs {
+			dst[q*wasmTileCols+j] = int32(uint16(int16(row[2*q])))
+		}
+	}
+}
+
+// accumulateIntTile stores (first) or adds (later k blocks) rows×cols int32
+// sums of a 6×8 tile, each multiplied by its row's scale, into rows of dst
+// that start ldc elements apart.
+func accumulateIntTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCols]int32, scale []float32, rows, cols int, first bool) {
+	for i := range rows {
+		t := tile[i*wasmTileCols : (i+1)*wasmTileCols]
+		if cols < wasmTileCols {
+			d := dst[i*ldc : i*ldc+cols]
+			for j := range d {
+				v := float32(t[j]) * scale[i]
+				if first {
+					d[j] = v
+				} else {
+					d[j] += v
+				}
+			}
+			continue
+		}
+		d := dst[i*ldc : i*ldc+wasmTileCols]
+		s := archsimd.BroadcastFloat32x4(scale[i])
+		lo := archsimd.LoadInt32x4(t[0:4]).ConvertToFloat32().Mul(s)
+		hi := archsimd.LoadInt32x4(t[4:8]).ConvertToFloat32().Mul(s)
+		if !first {
+			lo = lo.Add(archsimd.LoadFloat32x4(d[0:4]))
+			hi = hi.Add(archsimd.LoadFloat32x4(d[4:8]))
+		}
+		lo.Store(d[0:4])
+		hi.Store(d[4:8])
 	}
 }
 
 func prepareFloat(p *floatProduct, ws *Workspace) {
 	groups := (p.m + wasmTileRows - 1) / wasmTileRows
 	panels := (p.n + wasmTileCols - 1) / wasmTileCols
-	sizeA := groups * p.k * wasmTileRows
+	sizeA := groups * p.k * wasmGroupSize
 	buf := grow(&ws.shared, sizeA+panels*p.k*wasmTileCols)
 	p.packedA, p.packedB = buf[:sizeA], buf[sizeA:]
-	packRows4(p.packedA, p.a, p.m, p.k, p.lda)
+	packRowGroups(p.packedA, p.a, p.m, p.lda, 0, p.k)
 	packFloatPanels(p.packedB, p)
 }
 
-// floatRange computes rows [from, to) of p, where from is a multiple of 4.
+// floatRange computes rows [from, to) of p, where from is a multiple of 6.
 func floatRange(p *floatProduct, from, to int, _ *[]float32) {
 	k := p.k
 	var tile [wasmTileRows * wasmTileCols]float32
 	for r := from; r < to; r += wasmTileRows {
-		a := p.packedA[r*k : (r+wasmTileRows)*k]
+		g := r / wasmTileRows
+		a := p.packedA[g*k*wasmGroupSize : (g+1)*k*wasmGroupSize]
 		for c := 0; c < p.n; c += wasmTileCols {
 			b := p.packedB[c*k : (c+wasmTileCols)*k]
-			kernel4x8(k, a, b, &tile)
-			storeTile4x8(p.dst[r*p.ldc+c:], p.ldc, &tile, min(wasmTileRows, to-r), min(wasmTileCols, p.n-c), p.alpha)
+			kernel6x8(k, a, b, &tile)
+			storeTile(p.dst[r*p.ldc+c:], p.ldc, &tile, min(wasmTileRows, to-r), min(wasmTileCols, p.n-c), p.alpha)
 		}
 	}
 }
 
-// packRows4 stores the rows of a [m, k], whose rows start lda apart, in
-// groups of four interleaved along k: dst[(g·k + q)·4 + i] = a[(4g+i)·lda + q].
-// The rows past m in the last group are zero.
-func packRows4(dst, a []float32, m, k, lda int) {
+// packRowGroups stores columns [k0, k0+kb) of the m rows of a, whose rows
+// start lda elements apart, in groups of six rows. Within a group the values
+// are ordered by column, then row, and each is repeated in four lanes:
+// dst[((g·kb + q)·6 + i)·4 + lane] = a[(6g+i)·lda + k0 + q]. The rows past m
+// in the last group are zero.
+func packRowGroups(dst, a []float32, m, lda, k0, kb int) {
+	var zero archsimd.Float32x4
 	for g := 0; g*wasmTileRows < m; g++ {
-		block := dst[g*k*wasmTileRows : (g+1)*k*wasmTileRows]
-		for i := 0; i < wasmTileRows; i++ {
+		block := dst[g*kb*wasmGroupSize : (g+1)*kb*wasmGroupSize]
+		for i := range wasmTileRows {
 			r := g*wasmTileRows + i
 			if r >= m {
-				for q := 0; q < k; q++ {
-					block[q*wasmTileRows+i] = 0
+				for q := range kb {
+					zero.StoreArray((*[4]float32)(block[(q*wasmTileRows+i)*4:]))
 				}
 				continue
 			}
-			for q, v := range a[r*lda : r*lda+k] {
-				block[q*wasmTileRows+i] = v
+			for q, v := range a[r*lda+k0 : r*lda+k0+kb] {
+				archsimd.BroadcastFloat32x4(v).StoreArray((*[4]float32)(block[(q*wasmTileRows+i)*4:]))
 			}
 		}
 	}
@@ -168,10 +308,10 @@ func packFloatPanels(dst []float32, p *floatProduct) {
 	}
 }
 
-// accumulateTile4x8 stores (first) or adds (later k blocks) rows×cols sums
-// of a 4×8 tile into rows of dst that start ldc elements apart.
-func accumulateTile4x8(dst []float32, ldc int, tile *[32]float32, rows, cols int, first bool) {
-	for i := 0; i < rows; i++ {
+// accumulateTile stores (first) or adds (later k blocks) rows×cols sums of a
+// 6×8 tile into rows of dst that start ldc elements apart.
+func accumulateTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCols]float32, rows, cols int, first bool) {
+	for i := range rows {
 		t := tile[i*wasmTileCols : (i+1)*wasmTileCols]
 		if cols < wasmTileCols {
 			d := dst[i*ldc : i*ldc+cols]
@@ -196,10 +336,11 @@ func accumulateTile4x8(dst []float32, ldc int, tile *[32]float32, rows, cols int
 	}
 }
 
-// storeTile4x8 stores alpha times rows×cols sums of a 4×8 tile into rows of
-// dst that start ldc elements apart.
-func storeTile4x8(dst []float32, ldc int, tile *[32]float32, rows, cols int, alpha float32) {
-	for i := 0; i < rows; i++ {
+// storeTile stores alpha times rows×cols sums of a 6×8 tile into rows of dst
+// that start ldc elements apart.
+func storeTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCols]float32, rows, cols int, alpha float32) {
+	a := archsimd.BroadcastFloat32x4(alpha)
+	for i := range rows {
 		t := tile[i*wasmTileCols : i*wasmTileCols+cols]
 		d := dst[i*ldc : i*ldc+cols]
 		if cols < wasmTileCols {
@@ -208,7 +349,6 @@ func storeTile4x8(dst []float32, ldc int, tile *[32]float32, rows, cols int, alp
 			}
 			continue
 		}
-		a := archsimd.BroadcastFloat32x4(alpha)
 		archsimd.LoadFloat32x4(t[0:4]).Mul(a).Store(d[0:4])
 		archsimd.LoadFloat32x4(t[4:8]).Mul(a).Store(d[4:8])
 	}
@@ -218,79 +358,53 @@ func load4(p unsafe.Pointer, offset uintptr) archsimd.Float32x4 {
 	return archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(p, offset)))
 }
 
-func splat4At(p unsafe.Pointer, offset uintptr) archsimd.Float32x4 {
-	return archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(p, offset)))
-}
-
-// kernel4x8 sets tile[i·8+j] = Σ_{q<k} a[q·4+i]·b[q·8+j]. It reads a and b
-// through unsafe pointers: bounds checks would cost about a third of its
-// speed under V8. The two indexing expressions at the top check that the
+// kernel6x8 sets tile[i·8+j] = Σ_{q<k} a[(q·6+i)·4]·b[q·8+j], where a is a
+// row group packed by packRowGroups and b a panel of eight columns. It reads
+// a and b through unsafe pointers: bounds checks would cost about a third of
+// its speed under V8. The two indexing expressions at the top check that the
 // last elements read are inside the slices.
-func kernel4x8(k int, a, b []float32, tile *[32]float32) {
-	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x4
+//
+// The twelve accumulators, two panel vectors and one row vector use 15 of
+// the 16 vector registers of Go's WebAssembly backend, so the loop is not
+// unrolled further.
+func kernel6x8(k int, a, b []float32, tile *[wasmTileRows * wasmTileCols]float32) {
+	var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 archsimd.Float32x4
 	if k > 0 {
-		_ = a[k*wasmTileRows-1]
+		_ = a[k*wasmGroupSize-1]
 		_ = b[k*wasmTileCols-1]
 		pa := unsafe.Pointer(unsafe.SliceData(a))
 		pb := unsafe.Pointer(unsafe.SliceData(b))
-		// Two steps per iteration: Go's WebAssembly backend enters every
-		// loop iteration through a br_table dispatch, which the unrolling
-		// halves. The pointers advance only when another step follows,
-		// because Go's unsafe rules forbid pointers past the end of a slice.
-		q := 0
-		for q+2 <= k {
+		for q := 0; ; {
 			b0 := load4(pb, 0)
 			b1 := load4(pb, 16)
-			x := splat4At(pa, 0)
+			x := load4(pa, 0)
 			c00 = c00.Add(x.Mul(b0))
 			c01 = c01.Add(x.Mul(b1))
-			x = splat4At(pa, 4)
+			x = load4(pa, 16)
 			c10 = c10.Add(x.Mul(b0))
 			c11 = c11.Add(x.Mul(b1))
-			x = splat4At(pa, 8)
+			x = load4(pa, 32)
 			c20 = c20.Add(x.Mul(b0))
 			c21 = c21.Add(x.Mul(b1))
-			x = splat4At(pa, 12)
+			x = load4(pa, 48)
 			c30 = c30.Add(x.Mul(b0))
 			c31 = c31.Add(x.Mul(b1))
+			x = load4(pa, 64)
+			c40 = c40.Add(x.Mul(b0))
+			c41 = c41.Add(x.Mul(b1))
+			x = load4(pa, 80)
+			c50 = c50.Add(x.Mul(b0))
+			c51 = c51.Add(x.Mul(b1))
 
-			b0 = load4(pb, 32)
-			b1 = load4(pb, 48)
-			x = splat4At(pa, 16)
-			c00 = c00.Add(x.Mul(b0))
-			c01 = c01.Add(x.Mul(b1))
-			x = splat4At(pa, 20)
-			c10 = c10.Add(x.Mul(b0))
-			c11 = c11.Add(x.Mul(b1))
-			x = splat4At(pa, 24)
-			c20 = c20.Add(x.Mul(b0))
-			c21 = c21.Add(x.Mul(b1))
-			x = splat4At(pa, 28)
-			c30 = c30.Add(x.Mul(b0))
-			c31 = c31.Add(x.Mul(b1))
-
-			q += 2
+			// The pointers advance only when another step follows,
+			// because Go's unsafe rules forbid pointers past the end of
+			// a slice.
+			q++
 			if q == k {
 				break
 			}
-			pa = unsafe.Add(pa, 32)
-			pb = unsafe.Add(pb, 64)
-		}
-		if q < k {
-			b0 := load4(pb, 0)
-			b1 := load4(pb, 16)
-			x := splat4At(pa, 0)
-			c00 = c00.Add(x.Mul(b0))
-			c01 = c01.Add(x.Mul(b1))
-			x = splat4At(pa, 4)
-			c10 = c10.Add(x.Mul(b0))
-			c11 = c11.Add(x.Mul(b1))
-			x = splat4At(pa, 8)
-			c20 = c20.Add(x.Mul(b0))
-			c21 = c21.Add(x.Mul(b1))
-			x = splat4At(pa, 12)
-			c30 = c30.Add(x.Mul(b0))
-			c31 = c31.Add(x.Mul(b1))
+			pa = unsafe.Add(pa, wasmGroupSize*4)
+			pb = unsafe.Add(pb, wasmTileCols*4)
 		}
 	}
 	c00.StoreArray((*[4]float32)(tile[0:4]))
@@ -301,4 +415,8 @@ func kernel4x8(k int, a, b []float32, tile *[32]float32) {
 	c21.StoreArray((*[4]float32)(tile[20:24]))
 	c30.StoreArray((*[4]float32)(tile[24:28]))
 	c31.StoreArray((*[4]float32)(tile[28:32]))
+	c40.StoreArray((*[4]float32)(tile[32:36]))
+	c41.StoreArray((*[4]float32)(tile[36:40]))
+	c50.StoreArray((*[4]float32)(tile[40:44]))
+	c51.StoreArray((*[4]float32)(tile[44:48]))
 }
