@@ -18,7 +18,11 @@ const MODEL_DIR = requiredEnv("EDGE_MODEL_DIR");
 const FIXTURES = requiredEnv("EDGE_FIXTURES");
 const MODEL_ID = "d2v-fashion-mnist-int8";
 const PREFIX = "fashion-mnist/";
-const SCORE_TOLERANCE = 1e-5;
+// The worker runs the WebAssembly SIMD build, which rounds the activations
+// of each int8 product to int16. In the browser tests that moved logits by
+// up to 3.1e-4 from the native classifier's, which moves a probability by
+// at most half as much: 1.6e-4.
+const SCORE_TOLERANCE = 2e-4;
 
 function requiredEnv(name) {
   const value = process.env[name];
