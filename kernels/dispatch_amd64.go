@@ -59,8 +59,15 @@ func selectVariant(name string) bool {
 	return false
 }
 
-// int8ActivationLevels is 0: these variants multiply float32 activations.
-const int8ActivationLevels = 0
+// int8ActivationLevels returns the largest magnitude that MatMulInt8 rounds
+// a row of in activations to, or 0 when the current variant multiplies
+// float32 activations: only amd64-avx512 rounds them to int16.
+func int8ActivationLevels(in int) int32 {
+	if currentLevel == levelAVX512 {
+		return activationLevels(in)
+	}
+	return 0
+}
 
 func int8ChannelAlign() int { return 4 }
 
@@ -74,14 +81,18 @@ func floatRowAlign() int {
 	return genericRowAlign
 }
 
-func prepareInt8(*int8Product, *Workspace) {}
+func prepareInt8(p *int8Product, ws *Workspace) {
+	if currentLevel == levelAVX512 {
+		prepareInt16(p, ws)
+	}
+}
 
 func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	switch currentLevel {
 	case levelAVX512:
-		int8RangeAVX(p, from, to, scratch, true)
+		int8RangeInt16AVX512(p, from, to, scratch)
 	case levelAVX2:
-		int8RangeAVX(p, from, to, scratch, false)
+		int8RangeAVX2(p, from, to, scratch)
 	default:
 		int8RangeGeneric(p, from, to, scratch)
 	}

@@ -32,17 +32,20 @@
 //
 // # Numerics
 //
-// Activations stay float32 between kernels. On amd64 and in the scalar
-// variant, MatMulInt8 converts the int8 weights to float32 block by block
-// and accumulates in float32. The wasm-simd128 variant instead rounds each
-// row of x, in blocks of 256 columns, to int16 with a scale of its own, so
-// that the largest magnitude becomes 32767. It then sums the int16 products
-// exactly in int32, because WebAssembly SIMD multiplies and adds eight int16
-// pairs in one instruction but has no fused float multiply-add. The
+// Activations stay float32 between kernels. In the amd64-avx2 and scalar
+// variants, MatMulInt8 converts the int8 weights to float32 block by block
+// and accumulates in float32. The amd64-avx512 and wasm-simd128 variants
+// instead round each row of x to int16, with a scale of its own, and sum
+// the int16 products exactly in int32 (activations.go gives the rule).
+// Their instructions that multiply int16 pairs and add adjacent products
+// (VPMADDWD, i32x4.dot_i16x8_s) form twice as many products as a float32
+// fused multiply-add of the same width, and WebAssembly SIMD has no fused
+// float multiply-add at all.
+// Both int16 variants compute the same integers from the same x. The
 // rounding changes a product by at most half a step of the row's largest
-// value times the sum of the weights' magnitudes. On the trained
-// Fashion-MNIST model it changed neither the accuracy nor the agreement
-// with float32.
+// value times the sum of the weights' magnitudes (ActivationLevels). On
+// the trained Fashion-MNIST model it changed neither the accuracy nor the
+// agreement with float32.
 //
 // GELU and Softmax use polynomial approximations of erf and exp (see
 // approx.go) with errors of a few float32 ulp, measured by the tests.
@@ -51,3 +54,9 @@ package kernels
 // Variant returns the name of the kernel variant in use: "amd64-avx512",
 // "amd64-avx2", "wasm-simd128" or "scalar".
 func Variant() string { return currentVariant() }
+
+// ActivationLevels returns the largest magnitude to which MatMulInt8 in the
+// current variant rounds a row of in activations, or 0 when the variant
+// multiplies float32 activations. Rounding moves each activation by at most
+// half of max|row| / ActivationLevels(in).
+func ActivationLevels(in int) int { return int(int8ActivationLevels(in)) }

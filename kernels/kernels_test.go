@@ -92,12 +92,13 @@ func referenceMatMulInt8(x []float32, w []int8, scale, bias []float32, rows, in,
 	return want, magnitude
 }
 
-// quantizationTolerance bounds the error that rounding activations to
-// int8ActivationLevels steps adds to element (r, o) of MatMulInt8: half a
-// step of the largest |x| in row r, times Σ_k |w[o, k]·scale[o]|. It is 0
-// for the variants that multiply float32 activations.
+// quantizationTolerance bounds the error that rounding activations to int16
+// adds to element (r, o) of MatMulInt8: half a step (the largest |x| in row
+// r over int8ActivationLevels) times Σ_k |w[o, k]·scale[o]|. It is 0 for
+// the variants that multiply float32 activations.
 func quantizationTolerance(x []float32, w []int8, scale []float32, in, r, o int) float64 {
-	if int8ActivationLevels == 0 {
+	levels := int8ActivationLevels(in)
+	if levels == 0 {
 		return 0
 	}
 	var largest, weights float64
@@ -105,7 +106,7 @@ func quantizationTolerance(x []float32, w []int8, scale []float32, in, r, o int)
 		largest = max(largest, math.Abs(float64(x[r*in+k])))
 		weights += math.Abs(float64(w[o*in+k]) * float64(scale[o]))
 	}
-	return 0.5 * largest / int8ActivationLevels * weights
+	return 0.5 * largest / float64(levels) * weights
 }
 
 func TestMatMulInt8MatchesReference(t *testing.T) {

@@ -8,9 +8,12 @@ type int8Product struct {
 	w             []int8
 	scale, bias   []float32
 	rows, in, out int
-	// packedX is x rearranged by prepareInt8, for the variants that read
-	// activations in another layout.
-	packedX []float32
+	// quantized holds the rows of x rounded to int16 by prepareInt8, ldq
+	// elements apart, and steps the value of one integer in each row, for
+	// the variants that multiply int16 activations.
+	quantized []int16
+	ldq       int
+	steps     []float32
 }
 
 // floatProduct is one call of MatMul or MatMulTransB:
@@ -43,8 +46,8 @@ func MatMulInt8(dst, x []float32, w []int8, scale, bias []float32, rows, in, out
 
 // MatMulInt8 computes dst[r, o] = scale[o]·Σ_k x[r, k]·w[o, k] + bias[o] as
 // the package-level MatMulInt8 does. Sums accumulate in float32, except in
-// the wasm-simd128 variant, which rounds x to int16 and sums in int32 (see
-// the package documentation).
+// the amd64-avx512 and wasm-simd128 variants, which round x to int16 and
+// sum in int32 (see the package documentation).
 //
 // Large products are split by output channel over GOMAXPROCS goroutines,
 // except under GOARCH=wasm, which runs on one thread.

@@ -14,16 +14,17 @@ import (
 // 3×4 16-lane accumulators with AVX-512 (of 32 vector registers), 2×4
 // 8-lane ones with AVX2 (of 16).
 //
-// The four rows of w are first copied, as float32, into a panel that
+// In the AVX2 int8 product and in the float32 products, the four rows of w
+// (or columns of b) are first copied, as float32, into a panel that
 // interleaves them in chunks of one vector along k:
 // panel[(q/L)·4L + j·L + q%L] = w[j][q] for L lanes, zero past k. One
 // base pointer and one offset then address all four rows, which leaves the
 // compiler enough general-purpose registers to keep its loop free of
 // spills. Rows of x are read in place.
 
-// amd64KBlock is the depth of the blocks into which MatMulInt8 splits k: a
-// 4×768 float32 weight panel (12 KiB) and three 768-wide rows of x (9 KiB)
-// fit together in a 32 KiB L1 data cache.
+// amd64KBlock is the depth of the blocks into which the AVX2 MatMulInt8
+// splits k: a 4×768 float32 weight panel (12 KiB) and three 768-wide rows
+// of x (9 KiB) fit together in a 32 KiB L1 data cache.
 const amd64KBlock = 768
 
 // lanesFor returns the float32 lanes of one vector: 16 for AVX-512 (wide),
@@ -40,16 +41,13 @@ func panelSize(k, lanes int) int {
 	return (k + lanes - 1) / lanes * lanes * 4
 }
 
-// int8RangeAVX computes output channels [from, to) of p with AVX-512 kernels
-// when wide is set and AVX2 kernels otherwise.
-func int8RangeAVX(p *int8Product, from, to int, scratch *[]float32, wide bool) {
+// int8RangeAVX2 computes output channels [from, to) of p with the AVX2
+// float32 kernels. The AVX-512 level multiplies int16 activations instead
+// (matmul_int16_amd64.go).
+func int8RangeAVX2(p *int8Product, from, to int, scratch *[]float32) {
 	in, out, rows := p.in, p.out, p.rows
-	lanes := lanesFor(wide)
+	const lanes, tileRows = 8, 2
 	panel := grow(scratch, panelSize(min(in, amd64KBlock), lanes))
-	tileRows := 2
-	if wide {
-		tileRows = 3
-	}
 	var tile [12]float32
 
 	for k0 := 0; k0 < in; k0 += amd64KBlock {
@@ -60,25 +58,15 @@ func int8RangeAVX(p *int8Product, from, to int, scratch *[]float32, wide bool) {
 			channels := min(4, to-o)
 			// Expand the int8 weights of four channels once, for every
 			// row of x to reuse.
-			packInt8PanelAVX(block, p.w[o*in+k0:], in, kb, channels, wide)
+			packInt8PanelAVX2(block, p.w[o*in+k0:], in, kb, channels)
 
 			r := 0
 			for ; r+tileRows <= rows; r += tileRows {
-				x := p.x[r*in+k0:]
-				if wide {
-					dotTile3x4AVX512(kb, x, in, block, &tile)
-				} else {
-					dotTile2x4AVX2(kb, x, in, block, &tile)
-				}
+				dotTile2x4AVX2(kb, p.x[r*in+k0:], in, block, &tile)
 				accumulateTile(p.dst[r*out+o:], out, tile[:tileRows*4], tileRows, channels, first)
 			}
 			for ; r < rows; r++ {
-				x := p.x[r*in+k0:]
-				if wide {
-					dotTile1x4AVX512(kb, x, block, &tile)
-				} else {
-					dotTile1x4AVX2(kb, x, block, &tile)
-				}
+				dotTile1x4AVX2(kb, p.x[r*in+k0:], block, &tile)
 				accumulateTile(p.dst[r*out+o:], out, tile[:4], 1, channels, first)
 			}
 		}
@@ -154,11 +142,11 @@ func floatRangeAVX(p *floatProduct, from, to int, wide bool) {
 	}
 }
 
-// packInt8PanelAVX fills panel with the first k weights of rows w[0:],
-// w[in:], w[2·in:] and w[3·in:] as float32, interleaved as the tile kernels
-// read them. Rows from channels on are zero.
-func packInt8PanelAVX(panel []float32, w []int8, in, k, channels int, wide bool) {
-	lanes := lanesFor(wide)
+// packInt8PanelAVX2 fills panel with the first k weights of rows w[0:],
+// w[in:], w[2·in:] and w[3·in:] as float32, interleaved in chunks of 8 as
+// dotTile2x4AVX2 reads them. Rows from channels on are zero.
+func packInt8PanelAVX2(panel []float32, w []int8, in, k, channels int) {
+	const lanes = 8
 	chunks := k / lanes
 	clear(panel[chunks*4*lanes:])
 	chunk := func(c, j int) []float32 { return panel[(4*c+j)*lanes : (4*c+j+1)*lanes] }
@@ -171,18 +159,11 @@ func packInt8PanelAVX(panel []float32, w []int8, in, k, channels int, wide bool)
 		}
 		row := w[j*in : j*in+k]
 		c := 0
-		if wide {
-			for ; c < chunks; c++ {
-				src := archsimd.LoadInt8x16(row[c*16 : (c+1)*16])
-				src.ExtendToInt32().ConvertToFloat32().Store(chunk(c, j))
-			}
-		} else {
-			// Two 8-lane chunks per 16-byte load.
-			for ; c+1 < chunks; c += 2 {
-				src := archsimd.LoadInt8x16(row[c*8 : (c+2)*8]).ExtendToInt16()
-				src.GetLo().ExtendToInt32().ConvertToFloat32().Store(chunk(c, j))
-				src.GetHi().ExtendToInt32().ConvertToFloat32().Store(chunk(c+1, j))
-			}
+		// Two 8-lane chunks per 16-byte load.
+		for ; c+1 < chunks; c += 2 {
+			src := archsimd.LoadInt8x16(row[c*8 : (c+2)*8]).ExtendToInt16()
+			src.GetLo().ExtendToInt32().ConvertToFloat32().Store(chunk(c, j))
+			src.GetHi().ExtendToInt32().ConvertToFloat32().Store(chunk(c+1, j))
 		}
 		archsimd.ClearAVXUpperBits()
 		// A last 8-lane chunk without a 16-byte load, and the elements

@@ -3,7 +3,6 @@
 package kernels
 
 import (
-	"math"
 	"simd/archsimd"
 	"unsafe"
 )
@@ -33,32 +32,40 @@ const (
 	wasmKBlock = 256
 )
 
-// prepareInt8 does nothing: each job quantizes x one k block at a time.
+// prepareInt8 does nothing: each job rounds x to int16 one k block at a time.
 func prepareInt8(*int8Product, *Workspace) {}
 
-// int8Range computes output channels [from, to) of p with int16 products:
-// each k block of each row of x is quantized to int16 with its own scale
-// (int8ActivationLevels steps from zero to the largest magnitude), the
-// weights are widened to int16, and dotKernel6x8 sums the products in int32
-// with i32x4.dot_i16x8_s, which multiplies and adds eight pairs in one
-// instruction. A block of wasmKBlock products of at most 32767·127 in
-// magnitude sums to less than 2³¹, so the int32 sums cannot overflow.
+// int8Range computes output channels [from, to) of p with int16 products,
+// rounding x as described in activations.go. dotKernel6x8 sums the products
+// in int32 with i32x4.dot_i16x8_s, which multiplies and adds eight pairs in
+// one instruction, and accumulateIntTile adds each k block's sums, times
+// the row's step, to dst.
 func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	in, out, rows := p.in, p.out, p.rows
 	groups := (rows + wasmTileRows - 1) / wasmTileRows
+	padded := groups * wasmTileRows
 	maxPairs := (min(in, wasmKBlock) + 1) / 2
-	buf := grow(scratch, maxPairs*wasmTileCols+groups*wasmGroupSize*maxPairs+groups*wasmTileRows)
+	buf := grow(scratch, maxPairs*wasmTileCols+groups*wasmGroupSize*maxPairs+2*padded)
 	words := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf))
 	panel := words[:maxPairs*wasmTileCols]
 	packedX := words[len(panel) : len(panel)+groups*wasmGroupSize*maxPairs]
-	rowScale := buf[len(panel)+len(packedX):][:groups*wasmTileRows]
+	steps := buf[len(panel)+len(packedX):][:padded]
+	inverses := buf[len(panel)+len(packedX)+padded:][:padded]
 	var tile [wasmTileRows * wasmTileCols]int32
+
+	levels := activationLevels(in)
+	for r := range padded {
+		steps[r], inverses[r] = 0, 0
+		if r < rows {
+			steps[r], inverses[r] = rowQuantization(maxAbsSIMD128(p.x[r*in:(r+1)*in]), levels)
+		}
+	}
 
 	for k0 := 0; k0 < in; k0 += wasmKBlock {
 		kb := min(wasmKBlock, in-k0)
 		pairs := (kb + 1) / 2
 		first := k0 == 0
-		quantizeRowGroups(packedX, rowScale, p.x, rows, in, k0, kb)
+		quantizeRowGroups(packedX, inverses, p.x, rows, in, k0, kb, levels)
 		for o := from; o < to; o += wasmTileCols {
 			channels := min(wasmTileCols, to-o)
 			b := panel[:pairs*wasmTileCols]
@@ -67,7 +74,7 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 				r := g * wasmTileRows
 				a := packedX[g*pairs*wasmGroupSize : (g+1)*pairs*wasmGroupSize]
 				dotKernel6x8(pairs, &a[0], &b[0], &tile)
-				accumulateIntTile(p.dst[r*out+o:], out, &tile, rowScale[r:r+wasmTileRows], min(wasmTileRows, rows-r), channels, first)
+				accumulateIntTile(p.dst[r*out+o:], out, &tile, steps[r:r+wasmTileRows], min(wasmTileRows, rows-r), channels, first)
 			}
 		}
 	}
@@ -81,68 +88,45 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	}
 }
 
-// int8ActivationLevels is the largest int16 value that int8Range gives an
-// activation: the one of largest magnitude in its row and k block.
-const int8ActivationLevels = 32767
+// int8ActivationLevels returns the largest magnitude that MatMulInt8 rounds
+// a row of in activations to.
+func int8ActivationLevels(in int) int32 { return activationLevels(in) }
 
 //go:noescape
 func dotKernel6x8(pairs int, a, b *int32, tile *[wasmTileRows * wasmTileCols]int32)
 
 // quantizeRowGroups rounds columns [k0, k0+kb) of the rows of x, whose rows
-// start ld elements apart, to int16 and stores them in groups of six rows,
-// two columns per int32 word (the even column in the low half), each word
-// repeated in four lanes: dst[((g·pairs + p)·6 + i)·4 + lane] holds
-// x[6g+i, k0+2p] and x[6g+i, k0+2p+1], where pairs = ⌈kb/2⌉. scale[r] is the
-// value of one int16 step of row r. Rows past rows, and the odd column past
-// kb, are zero. A row with an infinite or NaN value gets scale NaN, so that
-// its results are NaN as in float32.
-func quantizeRowGroups(dst []int32, scale, x []float32, rows, ld, k0, kb int) {
+// start ld elements apart, to integers (x times the row's inverse step) and
+// stores them in groups of six rows as int16 pairs. Each int32 word holds
+// two columns, the even one in the low half, and is repeated in four lanes:
+// dst[((g·pairs + p)·6 + i)·4 + lane] holds columns k0+2p and k0+2p+1 of row
+// 6g+i, where pairs = ⌈kb/2⌉. Rows past rows, and the odd column past kb,
+// are zero.
+func quantizeRowGroups(dst []int32, inverses, x []float32, rows, ld, k0, kb int, levels int32) {
 	pairs := (kb + 1) / 2
 	groups := (rows + wasmTileRows - 1) / wasmTileRows
 	for r := range groups * wasmTileRows {
 		g, i := r/wasmTileRows, r%wasmTileRows
 		block := dst[g*pairs*wasmGroupSize : (g+1)*pairs*wasmGroupSize]
 		if r >= rows {
-			scale[r] = 0
 			for q := range pairs {
 				archsimd.Int32x4{}.StoreArray((*[4]int32)(block[(q*wasmTileRows+i)*4:]))
 			}
 			continue
 		}
+
 		row := x[r*ld+k0 : r*ld+k0+kb]
-		largest := maxAbsSIMD128(row)
-		switch {
-		case largest == 0:
-			scale[r] = 0
-		case largest <= math.MaxFloat32:
-			scale[r] = largest / int8ActivationLevels
-		default:
-			scale[r] = float32(math.NaN())
-			largest = 0
-		}
-		inv := float32(0)
-		if largest > 0 {
-			inv = int8ActivationLevels / largest
-		}
+		inverse := inverses[r]
 		for q := range pairs {
-			lo := roundToInt16(row[2*q] * inv)
+			lo := roundActivation(row[2*q], inverse, levels)
 			hi := int32(0)
 			if 2*q+1 < kb {
-				hi = roundToInt16(row[2*q+1] * inv)
+				hi = roundActivation(row[2*q+1], inverse, levels)
 			}
 			word := int32(uint32(uint16(lo)) | uint32(hi)<<16)
 			archsimd.BroadcastInt32x4(word).StoreArray((*[4]int32)(block[(q*wasmTileRows+i)*4:]))
 		}
 	}
-}
-
-// roundToInt16 rounds v, whose magnitude is at most int8ActivationLevels
-// plus rounding error, half away from zero and clamps it to that range.
-func roundToInt16(v float32) int32 {
-	if v < 0 {
-		return max(int32(v-0.5), -int8ActivationLevels)
-	}
-	return min(int32(v+0.5), int8ActivationLevels)
 }
 
 // packInt16Panel widens the k block [k0, k0+kb) of the int8 weight rows o,
@@ -170,15 +154,15 @@ func packInt16Panel(dst []int32, w []int8, in, o, channels, k0, kb int) {
 }
 
 // accumulateIntTile stores (first) or adds (later k blocks) rows×cols int32
-// sums of a 6×8 tile, each multiplied by its row's scale, into rows of dst
+// sums of a 6×8 tile, each multiplied by its row's step, into rows of dst
 // that start ldc elements apart.
-func accumulateIntTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCols]int32, scale []float32, rows, cols int, first bool) {
+func accumulateIntTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCols]int32, steps []float32, rows, cols int, first bool) {
 	for i := range rows {
 		t := tile[i*wasmTileCols : (i+1)*wasmTileCols]
 		if cols < wasmTileCols {
 			d := dst[i*ldc : i*ldc+cols]
 			for j := range d {
-				v := float32(t[j]) * scale[i]
+				v := float32(t[j]) * steps[i]
 				if first {
 					d[j] = v
 				} else {
@@ -188,7 +172,7 @@ func accumulateIntTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCol
 			continue
 		}
 		d := dst[i*ldc : i*ldc+wasmTileCols]
-		s := archsimd.BroadcastFloat32x4(scale[i])
+		s := archsimd.BroadcastFloat32x4(steps[i])
 		lo := archsimd.LoadInt32x4(t[0:4]).ConvertToFloat32().Mul(s)
 		hi := archsimd.LoadInt32x4(t[4:8]).ConvertToFloat32().Mul(s)
 		if !first {

@@ -24,6 +24,9 @@ const parallelThreshold = 1 << 20
 type Workspace struct {
 	// shared holds operands repacked once per call and read by every worker.
 	shared []float32
+	// int16s and steps hold activations rounded to int16 once per call.
+	int16s []int16
+	steps  []float32
 	// local holds one scratch buffer per worker, for weight panels.
 	local [][]float32
 	jobs  []job
