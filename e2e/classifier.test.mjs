@@ -17,6 +17,7 @@ import {
   classifyAndWait,
   classifyNative,
   fakeCameraArgs,
+  goEnv,
   launchBrowser,
   mimeType,
   repoRoot,
@@ -33,11 +34,15 @@ const MODEL_DIR = path.join(webDir, 'models', MODEL_ID);
 const OUT_DIR = path.join(repoRoot, 'e2e', 'out');
 
 // Largest logit difference from tools/classify for each build. The scalar
-// build multiplies float32 activations by the int8 weights, as the native
-// kernels do. The SIMD build rounds the activations of each product to
-// int16 (to 1/32767 of the largest in each row and block of 256), which
-// moved logits by up to 3.1e-4 on these images; 1e-3 leaves a margin.
-const LOGIT_TOLERANCE = { scalar: 1e-5, simd: 1e-3 };
+// build multiplies float32 activations by the int8 weights and is compared
+// with tools/classify built without GOEXPERIMENT=simd, which does the same.
+// The SIMD build rounds activations to int16 (see package kernels) and is
+// compared with the SIMD tools/classify, which rounds them too on AVX-512
+// CPUs and keeps float32 on AVX2 ones. Both kinds of pair differ by the
+// int16 rounding: tiny float32 differences move some activations across a
+// rounding boundary, and later layers spread the change. The largest
+// difference measured on these images was 5.6e-4 on an AVX-512 CPU.
+const LOGIT_TOLERANCE = { scalar: 1e-5, simd: 2e-3 };
 
 // The page shows percentages with two decimals, so a shown score may differ
 // from the exact one by half of the last digit. A change of at most d in
@@ -141,6 +146,8 @@ describe('in-browser classifier', () => {
   let tiffImage;
   let photos;
   let native;
+  // nativeFloat holds tools/classify results with float32 activations.
+  let nativeFloat;
   const pageErrors = [];
 
   before(async () => {
@@ -161,6 +168,9 @@ describe('in-browser classifier', () => {
     assert.equal(fashionImages.length, 10, 'Fashion-MNIST PNG images written');
     assert.ok(tiffImage, 'Fashion-MNIST TIFF image written');
     native = await classifyNative(bin, MODEL_DIR, [...fashionImages, tiffImage, ...photos]);
+    const floatBin = path.join(tmp, 'bin-float');
+    await run('go', ['build', '-o', floatBin + path.sep, './tools/classify'], { env: { ...goEnv(), GOEXPERIMENT: '' } });
+    nativeFloat = await classifyNative(floatBin, MODEL_DIR, [fashionImages[2], photos[1]]);
 
     server = await startServer(bin);
     browser = await launchBrowser({ extraArgs: fakeCameraArgs });
@@ -330,7 +340,7 @@ describe('in-browser classifier', () => {
     assert.equal(await page.evaluate(() => window.d2vPage.build), 'scalar');
     for (const file of [fashionImages[2], photos[1]]) {
       const result = await classifyOk(page, chooseFile(page, file));
-      await assertMatchesNative(page, `scalar build, ${path.basename(file)}`, result, native.get(file), 'scalar');
+      await assertMatchesNative(page, `scalar build, ${path.basename(file)}`, result, nativeFloat.get(file), 'scalar');
     }
   });
 

@@ -19,10 +19,12 @@ const FIXTURES = requiredEnv("EDGE_FIXTURES");
 const MODEL_ID = "d2v-fashion-mnist-int8";
 const PREFIX = "fashion-mnist/";
 // The worker runs the WebAssembly SIMD build, which rounds the activations
-// of each int8 product to int16. In the browser tests that moved logits by
-// up to 3.1e-4 from the native classifier's, which moves a probability by
-// at most half as much: 1.6e-4.
-const SCORE_TOLERANCE = 2e-4;
+// of each int8 product to int16, as the native classifier does on AVX-512
+// CPUs (float32 on AVX2 ones). Tiny float32 differences move some
+// activations across a rounding boundary, so logits may differ by the
+// int16 rounding: up to 5.6e-4 in the browser tests, bounded by 2e-3
+// there. A probability moves by at most half of that.
+const SCORE_TOLERANCE = 1e-3;
 
 function requiredEnv(name) {
   const value = process.env[name];
