@@ -92,6 +92,15 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 // a row of in activations to.
 func int8ActivationLevels(in int) int32 { return activationLevels(in) }
 
+// Constants of quantizeRowGroups: the low and high 16 bits of each int32
+// lane, and the byte indices that repeat lane 0 or lane 2 in all four.
+var (
+	lowHalves   = archsimd.BroadcastInt32x4(0x0000FFFF)
+	highHalves  = archsimd.BroadcastInt32x4(-0x10000)
+	repeatLane0 = archsimd.LoadInt8x16Array(&[16]int8{0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3})
+	repeatLane2 = archsimd.LoadInt8x16Array(&[16]int8{8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11})
+)
+
 //go:noescape
 func dotKernel6x8(pairs int, a, b *int32, tile *[wasmTileRows * wasmTileCols]int32)
 
@@ -117,7 +126,21 @@ func quantizeRowGroups(dst []int32, inverses, x []float32, rows, ld, k0, kb int,
 
 		row := x[r*ld+k0 : r*ld+k0+kb]
 		inverse := inverses[r]
-		for q := range pairs {
+		q := 0
+		// Two pairs at a time. Within each 64-bit lane, the odd column's
+		// low half is shifted next to the even column's, and each of the
+		// two words is then repeated in four lanes by a byte swizzle.
+		scale := archsimd.BroadcastFloat32x4(inverse)
+		upper := archsimd.BroadcastFloat32x4(float32(levels))
+		lower := archsimd.BroadcastFloat32x4(-float32(levels))
+		for ; 2*q+4 <= kb; q += 2 {
+			v := load4s(row[2*q:]).Mul(scale).Round().Min(upper).Max(lower).ConvertToInt32()
+			shifted := v.ToBits().ReshapeToUint64s().ShiftAllRight(16).ReshapeToUint32s().BitsToInt32()
+			words := v.And(lowHalves).Or(shifted.And(highHalves)).ToBits().ReshapeToUint8s().BitsToInt8()
+			words.LookupOrZero(repeatLane0).ToBits().ReshapeToUint32s().BitsToInt32().StoreArray((*[4]int32)(block[(q*wasmTileRows+i)*4:]))
+			words.LookupOrZero(repeatLane2).ToBits().ReshapeToUint32s().BitsToInt32().StoreArray((*[4]int32)(block[((q+1)*wasmTileRows+i)*4:]))
+		}
+		for ; q < pairs; q++ {
 			lo := roundActivation(row[2*q], inverse, levels)
 			hi := int32(0)
 			if 2*q+1 < kb {
@@ -144,6 +167,22 @@ func packInt16Panel(dst []int32, w []int8, in, o, channels, k0, kb int) {
 		}
 		row := w[(o+j)*in+k0 : (o+j)*in+k0+kb]
 		q := 0
+		// Eight pairs at a time: one load, two sign extensions, and the
+		// eight words stored eight apart.
+		for ; 2*q+16 <= kb; q += 8 {
+			b := archsimd.LoadInt8x16(row[2*q : 2*q+16])
+			lo := b.ExtendLo8ToInt16().ToBits().ReshapeToUint32s().BitsToInt32()
+			hi := b.ExtendHi8ToInt16().ToBits().ReshapeToUint32s().BitsToInt32()
+			d := dst[q*wasmTileCols+j : (q+7)*wasmTileCols+j+1]
+			d[0] = lo.GetElem(0)
+			d[wasmTileCols] = lo.GetElem(1)
+			d[2*wasmTileCols] = lo.GetElem(2)
+			d[3*wasmTileCols] = lo.GetElem(3)
+			d[4*wasmTileCols] = hi.GetElem(0)
+			d[5*wasmTileCols] = hi.GetElem(1)
+			d[6*wasmTileCols] = hi.GetElem(2)
+			d[7*wasmTileCols] = hi.GetElem(3)
+		}
 		for ; 2*q+1 < kb; q++ {
 			dst[q*wasmTileCols+j] = int32(uint32(uint16(int16(row[2*q]))) | uint32(int32(row[2*q+1]))<<16)
 		}
