@@ -12,23 +12,25 @@ import (
 // each step along k adds a[row][q] times b[q][8 columns]. Both operands are
 // first repacked so that each step reads them contiguously: b in panels of
 // eight columns ([k][8]), and the rows of a in groups of six with each value
-// repeated in all four lanes ([k][6][4]).
+// repeated in all four lanes ([k][6][4]). The int8 product steps two columns
+// of k at a time, as int16 pairs in int32 words, and the float32 products
+// of attention one column.
 //
 // The repetition replaces a broadcast per row and step with a plain load.
 // V8 compiles f32x4.splat to a shuffle on x86, which competes with the
 // additions for the same execution ports; a load does not. Under Node 20 on
-// an Intel Xeon the 6×8 kernel with repeated rows ran at 35 GFLOP/s with
-// its operands in cache, a 4×8 kernel with broadcasts at 26.
+// an Intel Xeon the 6×8 float32 kernel with repeated rows ran at 35 GFLOP/s
+// with its operands in cache, a 4×8 kernel with broadcasts at 26.
 const (
 	wasmTileRows = 6
 	wasmTileCols = 8
-	// wasmGroupSize is the number of float32 values that one step along k
+	// wasmGroupSize is the number of 4-byte values that one step along k
 	// reads from a packed row group: six rows of four lanes.
 	wasmGroupSize = wasmTileRows * 4
 	// wasmKBlock is the depth of the blocks into which MatMulInt8 splits
-	// k. One block of x in the repeated layout is 198 rows × 256 × 16
-	// bytes = 0.8 MB, which stays in a 2 MB L2 cache while all weight
-	// panels pass it; one panel of 256×8 float32 weights is 8 KiB.
+	// k. One block of x in the repeated layout is 198 rows × 128 pairs × 16
+	// bytes = 0.4 MB, which stays in a 2 MB L2 cache while all weight
+	// panels pass it; one panel of 128 pairs × 8 channels is 4 KiB.
 	wasmKBlock = 256
 )
 
