@@ -62,6 +62,10 @@ func TestInt16VariantsRoundLikeReference(t *testing.T) {
 				row[k] = float32(k%7) - 3.5 // ties at ±0.5, ±1.5, ±2.5, ±3.5
 			}
 			row[0] = float32(activationLevels(s.in))
+			// Row 2 is tiny: levels / 1e-36 exceeds MaxFloat32.
+			for k := range s.in {
+				x[2*s.in+k] *= 1e-36
+			}
 			w := randomInt8s(rng, s.out*s.in)
 			scale := randomFloats(rng, s.out, 0.01, 0.002)
 			bias := randomFloats(rng, s.out, 0, 1)
@@ -105,6 +109,51 @@ func TestMatMulInt8NaNRow(t *testing.T) {
 					t.Errorf("x contains %v in row 2 only, but row %d, output %d is %v", bad, r, i%out, v)
 				}
 			}
+		}
+	})
+}
+
+// TestMatMulInt8TinyAndLongRows checks two ends of the int16 rounding in
+// every variant: a row whose values are near 1e-36, for which levels/max|x|
+// overflows float32, and rows of 2²⁴ values, too long for int16 rounding.
+func TestMatMulInt8TinyAndLongRows(t *testing.T) {
+	forEachVariant(t, func(t *testing.T) {
+		// Identity weights: output k is x[k].
+		const in = 40
+		x := make([]float32, in)
+		for k := range x {
+			x[k] = float32(k%5-2) * 1e-36
+		}
+		w := make([]int8, in*in)
+		scale := make([]float32, in)
+		for k := range in {
+			w[k*in+k] = 1
+			scale[k] = 1
+		}
+		dst := make([]float32, in)
+		var ws Workspace
+		ws.MatMulInt8(dst, x, w, scale, nil, 1, in, in)
+		for k, got := range dst {
+			tolerance := quantizationTolerance(x, w, scale, in, 0, k) + 1e-6*math.Abs(float64(x[k]))
+			if d := math.Abs(float64(got) - float64(x[k])); d > tolerance {
+				t.Errorf("tiny row: output %d is %g, want %g within %g", k, got, x[k], tolerance)
+			}
+		}
+
+		const long = 1 << 24
+		if levels := int8ActivationLevels(long); levels != 0 {
+			t.Fatalf("rows of %d values get %d levels, want 0", long, levels)
+		}
+		ones := make([]float32, long)
+		weights := make([]int8, long)
+		for k := range ones {
+			ones[k] = 1
+			weights[k] = 1
+		}
+		var sum [1]float32
+		ws.MatMulInt8(sum[:], ones, weights, []float32{1}, nil, 1, long, 1)
+		if sum[0] != long {
+			t.Errorf("row of %d ones times ones: %v, want %d", long, sum[0], long)
 		}
 	})
 }

@@ -82,16 +82,17 @@ func floatRowAlign() int {
 }
 
 func prepareInt8(p *int8Product, ws *Workspace) {
-	if currentLevel == levelAVX512 {
+	if int8ActivationLevels(p.in) > 0 {
 		prepareInt16(p, ws)
 	}
 }
 
 func int8Range(p *int8Product, from, to int, scratch *[]float32) {
-	switch currentLevel {
-	case levelAVX512:
+	switch {
+	case int8ActivationLevels(p.in) > 0:
 		int8RangeInt16AVX512(p, from, to, scratch)
-	case levelAVX2:
+	case currentLevel >= levelAVX2:
+		// Also AVX-512 CPUs, for rows too long for int16 rounding.
 		int8RangeAVX2(p, from, to, scratch)
 	default:
 		int8RangeGeneric(p, from, to, scratch)

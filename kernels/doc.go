@@ -36,16 +36,18 @@
 // variants, MatMulInt8 converts the int8 weights to float32 block by block
 // and accumulates in float32. The amd64-avx512 and wasm-simd128 variants
 // instead round each row of x to int16, with a scale of its own, and sum
-// the int16 products exactly in int32 (activations.go gives the rule).
-// Their instructions that multiply int16 pairs and add adjacent products
+// the int16 products in int32 (activations.go gives the rule). Their
+// instructions that multiply int16 pairs and add adjacent products
 // (VPMADDWD, i32x4.dot_i16x8_s) form twice as many products as a float32
 // fused multiply-add of the same width, and WebAssembly SIMD has no fused
 // float multiply-add at all.
-// Both int16 variants compute the same integers from the same x. The
-// rounding changes a product by at most half a step of the row's largest
-// value times the sum of the weights' magnitudes (ActivationLevels). On
-// the trained Fashion-MNIST model it changed neither the accuracy nor the
-// agreement with float32.
+//
+// For rows of finite values, both int16 variants compute the same integers
+// from the same x. Rounding moves each activation by at most half a step,
+// max|row| / ActivationLevels(in) / 2, except in rows whose largest value is
+// below about 1e-34, where the step is fixed at 1/MaxFloat32. On the
+// trained Fashion-MNIST model the rounding changed neither the accuracy nor
+// the agreement with float32.
 //
 // GELU and Softmax use polynomial approximations of erf and exp (see
 // approx.go) with errors of a few float32 ulp, measured by the tests.
@@ -56,7 +58,6 @@ package kernels
 func Variant() string { return currentVariant() }
 
 // ActivationLevels returns the largest magnitude to which MatMulInt8 in the
-// current variant rounds a row of in activations, or 0 when the variant
-// multiplies float32 activations. Rounding moves each activation by at most
-// half of max|row| / ActivationLevels(in).
+// current variant rounds a row of in activations, or 0 when it multiplies
+// float32 activations for rows of that length.
 func ActivationLevels(in int) int { return int(int8ActivationLevels(in)) }

@@ -93,20 +93,22 @@ func referenceMatMulInt8(x []float32, w []int8, scale, bias []float32, rows, in,
 }
 
 // quantizationTolerance bounds the error that rounding activations to int16
-// adds to element (r, o) of MatMulInt8: half a step (the largest |x| in row
-// r over int8ActivationLevels) times Σ_k |w[o, k]·scale[o]|. It is 0 for
-// the variants that multiply float32 activations.
+// adds to element (r, o) of MatMulInt8: half a step of row r times
+// Σ_k |w[o, k]·scale[o]|. It is 0 for the variants that multiply float32
+// activations.
 func quantizationTolerance(x []float32, w []int8, scale []float32, in, r, o int) float64 {
 	levels := int8ActivationLevels(in)
 	if levels == 0 {
 		return 0
 	}
-	var largest, weights float64
+	var largest float32
+	var weights float64
 	for k := 0; k < in; k++ {
-		largest = max(largest, math.Abs(float64(x[r*in+k])))
+		largest = max(largest, float32(math.Abs(float64(x[r*in+k]))))
 		weights += math.Abs(float64(w[o*in+k]) * float64(scale[o]))
 	}
-	return 0.5 * largest / float64(levels) * weights
+	step, _ := rowQuantization(largest, levels)
+	return 0.5 * float64(step) * weights
 }
 
 func TestMatMulInt8MatchesReference(t *testing.T) {

@@ -44,6 +44,12 @@ func prepareInt8(*int8Product, *Workspace) {}
 // the row's step, to dst.
 func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	in, out, rows := p.in, p.out, p.rows
+	levels := activationLevels(in)
+	if levels == 0 {
+		// Rows too long for int16 rounding.
+		int8RangeGeneric(p, from, to, scratch)
+		return
+	}
 	groups := (rows + wasmTileRows - 1) / wasmTileRows
 	padded := groups * wasmTileRows
 	maxPairs := (min(in, wasmKBlock) + 1) / 2
@@ -55,7 +61,6 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	inverses := buf[len(panel)+len(packedX)+padded:][:padded]
 	var tile [wasmTileRows * wasmTileCols]int32
 
-	levels := activationLevels(in)
 	for r := range padded {
 		steps[r], inverses[r] = 0, 0
 		if r < rows {
@@ -274,39 +279,6 @@ func packRowGroups(dst, a []float32, m, lda, k0, kb int) {
 	}
 }
 
-// packInt8Panel stores the k-block [k0, k0 + len(dst)/8) of the int8 weight
-// rows o, …, o+7 of w [·, in] as float32, interleaved along k:
-// dst[q·8 + j] = w[(o+j)·in + k0 + q]. Channels past o+channels are zero.
-func packInt8Panel(dst []float32, w []int8, in, o, channels, k0 int) {
-	kb := len(dst) / wasmTileCols
-	if channels < wasmTileCols {
-		for q := 0; q < kb; q++ {
-			d := dst[q*wasmTileCols : (q+1)*wasmTileCols]
-			for j := range d {
-				d[j] = 0
-				if j < channels {
-					d[j] = float32(w[(o+j)*in+k0+q])
-				}
-			}
-		}
-		return
-	}
-	row := func(j int) []int8 { return w[(o+j)*in+k0 : (o+j)*in+k0+kb] }
-	w0, w1, w2, w3 := row(0), row(1), row(2), row(3)
-	w4, w5, w6, w7 := row(4), row(5), row(6), row(7)
-	for q := 0; q < kb; q++ {
-		d := dst[q*wasmTileCols : (q+1)*wasmTileCols : (q+1)*wasmTileCols]
-		d[0] = float32(w0[q])
-		d[1] = float32(w1[q])
-		d[2] = float32(w2[q])
-		d[3] = float32(w3[q])
-		d[4] = float32(w4[q])
-		d[5] = float32(w5[q])
-		d[6] = float32(w6[q])
-		d[7] = float32(w7[q])
-	}
-}
-
 // packFloatPanels stores the columns of B in panels of eight:
 // dst[(c·k + q)·8 + j] = B[q, 8c + j], zero past column n.
 func packFloatPanels(dst []float32, p *floatProduct) {
@@ -330,34 +302,6 @@ func packFloatPanels(dst []float32, p *floatProduct) {
 		for q := 0; q < k; q++ {
 			copy(panel[q*wasmTileCols:q*wasmTileCols+cols], p.b[q*p.ldb+c:q*p.ldb+c+cols])
 		}
-	}
-}
-
-// accumulateTile stores (first) or adds (later k blocks) rows×cols sums of a
-// 6×8 tile into rows of dst that start ldc elements apart.
-func accumulateTile(dst []float32, ldc int, tile *[wasmTileRows * wasmTileCols]float32, rows, cols int, first bool) {
-	for i := range rows {
-		t := tile[i*wasmTileCols : (i+1)*wasmTileCols]
-		if cols < wasmTileCols {
-			d := dst[i*ldc : i*ldc+cols]
-			for j := range d {
-				if first {
-					d[j] = t[j]
-				} else {
-					d[j] += t[j]
-				}
-			}
-			continue
-		}
-		d := dst[i*ldc : i*ldc+wasmTileCols]
-		lo := archsimd.LoadFloat32x4(t[0:4])
-		hi := archsimd.LoadFloat32x4(t[4:8])
-		if !first {
-			lo = lo.Add(archsimd.LoadFloat32x4(d[0:4]))
-			hi = hi.Add(archsimd.LoadFloat32x4(d[4:8]))
-		}
-		lo.Store(d[0:4])
-		hi.Store(d[4:8])
 	}
 }
 
