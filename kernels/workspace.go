@@ -18,11 +18,11 @@ const parallelThreshold = 1 << 20
 //
 // A Workspace must not be used by two goroutines at once: give each
 // concurrent caller its own. It holds about one copy of the largest
-// activation operands passed to it (two bytes per value when rounded to
-// int16), plus scratch per worker: a weight panel of 8 bytes per input
-// channel with AVX-512, 12 KiB with AVX2 and 16 bytes per input channel in
-// the scalar variant. In the wasm-simd128 variant the one worker also holds
-// a 256-column block of x with each value repeated four times, about 0.4 MB
+// activation operands passed to it, at two bytes per value when rounded to
+// int16. Each worker also holds a weight panel: 8 bytes per input channel
+// with AVX-512, 12 KiB with AVX2, 16 bytes per input channel in the scalar
+// variant. In the wasm-simd128 variant the one worker also holds a
+// 256-column block of x with each value repeated four times, about 0.4 MB
 // for 197 rows.
 type Workspace struct {
 	// shared holds operands repacked once per call and read by every worker.
