@@ -42,14 +42,18 @@ export function sharedDir() {
 }
 
 // goEnv returns the environment for go commands. GOTOOLCHAIN defaults to
-// the toolchain line of go.mod, as the Makefile sets it.
+// the release that go.mod requires (its toolchain line, else its go line),
+// so that a machine whose go.env says GOTOOLCHAIN=local still builds.
 export function goEnv() {
   const env = { ...process.env };
   if (!env.GOTOOLCHAIN) {
     const goMod = fs.readFileSync(path.join(repoRoot, 'go.mod'), 'utf8');
-    const match = goMod.match(/^toolchain\s+(\S+)/m);
-    if (match) {
-      env.GOTOOLCHAIN = match[1];
+    const toolchain = goMod.match(/^toolchain\s+(\S+)/m);
+    const release = goMod.match(/^go\s+(\d+\.\d+\.\d+)\s*$/m);
+    if (toolchain) {
+      env.GOTOOLCHAIN = toolchain[1];
+    } else if (release) {
+      env.GOTOOLCHAIN = `go${release[1]}`;
     }
   }
   return env;

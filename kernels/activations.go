@@ -19,8 +19,9 @@ import "math"
 // and adds the blocks in float32. For rows of finite values, both variants
 // compute the same integers from the same x.
 //
-// Rows of 2²⁴ or more values leave no levels at all; the int16 variants
-// multiply float32 activations for them.
+// Longer rows get fewer levels: below 256 (coarser than int8) past 65536
+// values, none at all from 2²⁴ values on. The int16 variants multiply
+// float32 activations for rows without levels.
 
 // activationLevels returns the largest magnitude that a row of in values is
 // rounded to, or 0 when in is too large for int16 rounding.

@@ -53,7 +53,7 @@ func TestInt16VariantsRoundLikeReference(t *testing.T) {
 	forEachVariant(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, s := range []struct{ rows, in, out int }{{4, 40, 9}, {7, 517, 12}, {5, 3072, 8}} {
-			if int8ActivationLevels(s.in) == 0 {
+			if variantActivationLevels(s.in) == 0 {
 				t.Skipf("variant %s multiplies float32 activations", Variant())
 			}
 			x := randomFloats(rng, s.rows*s.in, 0, 1)
@@ -141,7 +141,7 @@ func TestMatMulInt8TinyAndLongRows(t *testing.T) {
 		}
 
 		const long = 1 << 24
-		if levels := int8ActivationLevels(long); levels != 0 {
+		if levels := variantActivationLevels(long); levels != 0 {
 			t.Fatalf("rows of %d values get %d levels, want 0", long, levels)
 		}
 		ones := make([]float32, long)

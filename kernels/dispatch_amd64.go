@@ -59,10 +59,10 @@ func selectVariant(name string) bool {
 	return false
 }
 
-// int8ActivationLevels returns the largest magnitude that MatMulInt8 rounds
+// variantActivationLevels returns the largest magnitude that MatMulInt8 rounds
 // a row of in activations to, or 0 when the current variant multiplies
 // float32 activations: only amd64-avx512 rounds them to int16.
-func int8ActivationLevels(in int) int32 {
+func variantActivationLevels(in int) int32 {
 	if currentLevel == levelAVX512 {
 		return activationLevels(in)
 	}
@@ -82,14 +82,14 @@ func floatRowAlign() int {
 }
 
 func prepareInt8(p *int8Product, ws *Workspace) {
-	if int8ActivationLevels(p.in) > 0 {
+	if variantActivationLevels(p.in) > 0 {
 		prepareInt16(p, ws)
 	}
 }
 
 func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	switch {
-	case int8ActivationLevels(p.in) > 0:
+	case variantActivationLevels(p.in) > 0:
 		int8RangeInt16AVX512(p, from, to, scratch)
 	case currentLevel >= levelAVX2:
 		// Also AVX-512 CPUs, for rows too long for int16 rounding.

@@ -13,9 +13,9 @@ func currentVariant() string { return "scalar" }
 // it can run on this CPU. Tests use it to cover every variant.
 func selectVariant(name string) bool { return name == "scalar" }
 
-// int8ActivationLevels returns 0: these variants multiply float32
+// variantActivationLevels returns 0: these variants multiply float32
 // activations.
-func int8ActivationLevels(int) int32 { return 0 }
+func variantActivationLevels(int) int32 { return 0 }
 
 func int8ChannelAlign() int { return genericChannelAlign }
 func floatRowAlign() int    { return genericRowAlign }

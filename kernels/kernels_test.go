@@ -97,7 +97,7 @@ func referenceMatMulInt8(x []float32, w []int8, scale, bias []float32, rows, in,
 // Σ_k |w[o, k]·scale[o]|. It is 0 for the variants that multiply float32
 // activations.
 func quantizationTolerance(x []float32, w []int8, scale []float32, in, r, o int) float64 {
-	levels := int8ActivationLevels(in)
+	levels := variantActivationLevels(in)
 	if levels == 0 {
 		return 0
 	}

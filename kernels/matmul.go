@@ -9,8 +9,9 @@ type int8Product struct {
 	scale, bias   []float32
 	rows, in, out int
 	// quantized holds the rows of x rounded to int16 by prepareInt8, ldq
-	// elements apart, and steps the value of one integer in each row, for
-	// the variants that multiply int16 activations.
+	// elements apart, and steps the value of one integer in each row. Only
+	// amd64-avx512 fills them: wasm-simd128 rounds x one k block at a time
+	// in its worker's scratch.
 	quantized []int16
 	ldq       int
 	steps     []float32

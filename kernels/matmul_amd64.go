@@ -23,8 +23,8 @@ import (
 // spills. Rows of x are read in place.
 
 // amd64KBlock is the depth of the blocks into which the AVX2 MatMulInt8
-// splits k: a 4×768 float32 weight panel (12 KiB) and three 768-wide rows
-// of x (9 KiB) fit together in a 32 KiB L1 data cache.
+// splits k. A 4×768 float32 weight panel (12 KiB) and the two 768-wide rows
+// of x of a tile (6 KiB) fit together in a 32 KiB L1 data cache.
 const amd64KBlock = 768
 
 // lanesFor returns the float32 lanes of one vector: 16 for AVX-512 (wide),

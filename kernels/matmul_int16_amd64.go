@@ -10,15 +10,16 @@ import (
 // The amd64-avx512 int8 product rounds x to int16 as described in
 // activations.go and multiplies it with VPMADDWD, which multiplies 32 int16
 // pairs and adds adjacent products into 16 int32 lanes. A VPMADDWD and a
-// VPADDD do 32 multiply-adds where one float32 FMA does 16. On the Intel
-// Xeon these kernels were measured on, a 3×4 tile of this form ran at 1.75
-// times the speed of the float32 tile (kernel benchmarks, one core).
+// VPADDD do 32 multiply-adds where one float32 FMA does 16. These kernels
+// were measured on one vCPU of an Intel Xeon. There a 3×4 tile of this form
+// ran at 1.75 times the speed of the float32 tile with its data in L1, and
+// the whole 768×768 product at 1.5 times (BENCHMARKS.md).
 //
 // The layout follows the float32 kernels in matmul_amd64.go: dot-product
 // tiles of 3 rows × 4 channels, the rows of the rounded x read in place and
 // the four weight rows interleaved in a panel, here in chunks of 32 int16.
-// The whole of k is one block: rows padded to a multiple of 32 int16 and a
-// panel of four such rows fit in L1 for k up to 3072, and the int32 sums
+// The whole of k is one block. At k = 3072 the panel (24 KiB) and the three
+// rows of a tile (18 KiB) fit in a 48 KiB L1 data cache, and the int32 sums
 // cannot overflow (see activationLevels).
 
 // int16Chunk is the number of int16 values in one 512-bit vector.
@@ -44,7 +45,8 @@ func prepareInt16(p *int8Product, ws *Workspace) {
 	}
 }
 
-// maxAbsAVX512 returns the largest |x[i]|, or NaN when x contains a NaN.
+// maxAbsAVX512 returns the largest |x[i]|, or NaN when x contains a NaN or
+// an infinity. Either makes rowQuantization return a NaN step.
 func maxAbsAVX512(x []float32) float32 {
 	// VMAXPS does not propagate NaN from both operands, so NaN is tracked
 	// apart: 0·v is 0 for every finite v and NaN otherwise.

@@ -76,7 +76,7 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 		for o := from; o < to; o += wasmTileCols {
 			channels := min(wasmTileCols, to-o)
 			b := panel[:pairs*wasmTileCols]
-			packInt16Panel(b, p.w, in, o, channels, k0, kb)
+			packInt16PairPanel(b, p.w, in, o, channels, k0, kb)
 			for g := range groups {
 				r := g * wasmTileRows
 				a := packedX[g*pairs*wasmGroupSize : (g+1)*pairs*wasmGroupSize]
@@ -95,9 +95,9 @@ func int8Range(p *int8Product, from, to int, scratch *[]float32) {
 	}
 }
 
-// int8ActivationLevels returns the largest magnitude that MatMulInt8 rounds
+// variantActivationLevels returns the largest magnitude that MatMulInt8 rounds
 // a row of in activations to.
-func int8ActivationLevels(in int) int32 { return activationLevels(in) }
+func variantActivationLevels(in int) int32 { return activationLevels(in) }
 
 // Constants of quantizeRowGroups: the low and high 16 bits of each int32
 // lane, and the byte indices that repeat lane 0 or lane 2 in all four.
@@ -159,11 +159,11 @@ func quantizeRowGroups(dst []int32, inverses, x []float32, rows, ld, k0, kb int,
 	}
 }
 
-// packInt16Panel widens the k block [k0, k0+kb) of the int8 weight rows o,
+// packInt16PairPanel widens the k block [k0, k0+kb) of the int8 weight rows o,
 // …, o+7 of w [·, in] to int16, two columns per int32 word as in
 // quantizeRowGroups: dst[p·8 + j] holds w[o+j, k0+2p] and w[o+j, k0+2p+1].
 // Channels past o+channels and the odd column past kb are zero.
-func packInt16Panel(dst []int32, w []int8, in, o, channels, k0, kb int) {
+func packInt16PairPanel(dst []int32, w []int8, in, o, channels, k0, kb int) {
 	pairs := (kb + 1) / 2
 	for j := range wasmTileCols {
 		if j >= channels {
