@@ -146,7 +146,7 @@ describe('in-browser classifier', () => {
   let tiffImage;
   let photos;
   let native;
-  // nativeFloat holds tools/classify results with float32 activations.
+  // nativeFloat contains tools/classify results with float32 activations.
   let nativeFloat;
   const pageErrors = [];
 

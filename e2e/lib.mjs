@@ -43,7 +43,7 @@ export function sharedDir() {
 
 // goEnv returns the environment for go commands. GOTOOLCHAIN defaults to
 // the release that go.mod requires (its toolchain line, else its go line),
-// so that a machine whose go.env says GOTOOLCHAIN=local still builds.
+// so that a machine whose go.env sets GOTOOLCHAIN=local still builds.
 export function goEnv() {
   const env = { ...process.env };
   if (!env.GOTOOLCHAIN) {

@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"math"
 	"simd/archsimd"
 	"unsafe"
 )
@@ -67,16 +68,9 @@ func maxAbsAVX512(x []float32) float32 {
 		largest = max(largest, v, check[l])
 	}
 	for _, v := range x[i:] {
-		largest = max(largest, abs32(v))
+		largest = max(largest, float32(math.Abs(float64(v))))
 	}
 	return largest
-}
-
-func abs32(v float32) float32 {
-	if v < 0 || (v == 0 && 1/v < 0) {
-		return -v
-	}
-	return v
 }
 
 // roundingBias is 1.5·2²³: adding it to a float32 of magnitude below 2²²
